@@ -1,0 +1,375 @@
+//! Raw arguments -> validated `Config`: plain domain types, checked once, before anything runs.
+
+use std::ffi::{OsStr, OsString};
+use std::fmt;
+use std::time::{Duration, SystemTime};
+
+use crate::cli::{Cli, ContainArg, LeftoversArg};
+use crate::clock;
+use crate::duration::{self, InvalidDuration};
+use crate::signal::{InvalidSignal, Signal};
+
+/// The environment variable that carries the absolute deadline to the command, and from an outer
+/// timeout-run to an inner one.
+pub const DEADLINE_ENV: &str = "TIMEOUT_RUN_DEADLINE";
+
+/// The environment variable with a log filter (`tracing_subscriber::EnvFilter` syntax).
+pub const LOG_ENV: &str = "TIMEOUT_RUN_LOG";
+
+/// Everything the supervisor needs, validated.
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// The command and its arguments, byte for byte; never empty.
+    pub command: Vec<OsString>,
+    /// Relative limit for each attempt; `None` = no limit.
+    pub timeout: Option<Duration>,
+    /// Absolute end time from `--deadline` or an inherited `TIMEOUT_RUN_DEADLINE`, the earlier.
+    pub deadline: Option<SystemTime>,
+    /// Signal sent to the tree when a timer fires.
+    pub stop_signal: Signal,
+    /// Time between the stop signal and SIGKILL; `None` = never SIGKILL (`--no-kill`).
+    pub grace: Option<Duration>,
+    /// Report the command's own status even after a timeout.
+    pub preserve_status: bool,
+    /// GNU `--foreground`: signal only the direct child, leave its tree alone.
+    pub foreground: bool,
+    /// How to hold the tree.
+    pub contain: Contain,
+    /// Descendants alive after the command exits on its own.
+    pub leftovers: Leftovers,
+    /// How much timeout-run says on stderr.
+    pub verbosity: Verbosity,
+}
+
+/// How the command's tree is held.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Contain {
+    /// A cgroup when possible, otherwise the process group.
+    Auto,
+    /// A cgroup or nothing (exit 125).
+    Cgroup,
+    /// Process group, subreaper and /proc walk.
+    Group,
+}
+
+/// What happens to descendants still running when the command exits on its own.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Leftovers {
+    /// The stop sequence.
+    Kill,
+    /// Wait for them, within the deadline.
+    Wait,
+    /// Leave them running.
+    Keep,
+}
+
+/// Log level chosen by `-v`/`-q` (overridden by `TIMEOUT_RUN_LOG`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Verbosity {
+    /// `-q`: fatal errors only.
+    Quiet,
+    /// Default: warnings.
+    Normal,
+    /// `-v`: one line per lifecycle event.
+    Verbose,
+    /// `-vv`.
+    Debug,
+    /// `-vvv`.
+    Trace,
+}
+
+/// A value on the command line (or in the environment) that timeout-run cannot use.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ConfigError {
+    Duration(InvalidDuration),
+    Signal(InvalidSignal),
+    Deadline(String),
+    MissingCommand,
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::Duration(e) => e.fmt(f),
+            ConfigError::Signal(e) => e.fmt(f),
+            ConfigError::Deadline(text) => write!(
+                f,
+                "invalid deadline '{text}' (expected RFC 3339, e.g. 2026-11-22T18:00:00Z)"
+            ),
+            ConfigError::MissingCommand => f.write_str("missing command"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl From<InvalidDuration> for ConfigError {
+    fn from(e: InvalidDuration) -> Self {
+        ConfigError::Duration(e)
+    }
+}
+
+impl From<InvalidSignal> for ConfigError {
+    fn from(e: InvalidSignal) -> Self {
+        ConfigError::Signal(e)
+    }
+}
+
+impl Config {
+    /// Validates the raw arguments. `inherited_deadline` is the value of `TIMEOUT_RUN_DEADLINE`
+    /// in timeout-run's environment, if any; an unreadable one is ignored (and reported by the
+    /// caller), since refusing to run over a foreign variable would be worse.
+    pub fn from_cli(
+        cli: Cli,
+        inherited_deadline: Option<SystemTime>,
+    ) -> Result<Config, ConfigError> {
+        let mut operands = cli.operands;
+        let mut timeout = cli.timeout.as_deref().map(duration::parse).transpose()?;
+        let own_deadline = cli
+            .deadline
+            .as_deref()
+            .map(|text| {
+                clock::parse_rfc3339(text).ok_or_else(|| ConfigError::Deadline(text.into()))
+            })
+            .transpose()?;
+
+        // GNU form: `timeout-run DURATION COMMAND...` when no limit was given as an option.
+        if cli.timeout.is_none() && cli.deadline.is_none() && !operands.is_empty() {
+            match operands[0].to_str().map(duration::parse) {
+                Some(Ok(d)) => {
+                    if operands.len() == 1 {
+                        // GNU timeout says "missing operand" here; running a command named
+                        // "5" would hide the mistake.
+                        return Err(ConfigError::MissingCommand);
+                    }
+                    timeout = Some(d);
+                    operands.remove(0);
+                    // `timeout-run 5 -- cmd`: clap kept the `--` that follows the duration.
+                    if operands.len() > 1 && operands[0] == "--" {
+                        operands.remove(0);
+                    }
+                }
+                // `timeout-run xyz cmd`: GNU timeout reads xyz as a duration and fails with 125.
+                // Keep that, unless xyz is a command that exists (`timeout-run ls -l`).
+                Some(Err(e)) if operands.len() > 1 && !command_exists(&operands[0]) => {
+                    return Err(e.into());
+                }
+                _ => {}
+            }
+        }
+        if operands.is_empty() || operands[0].is_empty() {
+            return Err(ConfigError::MissingCommand);
+        }
+
+        let stop_signal: Signal = cli.signal.parse()?;
+        let grace = if cli.no_kill {
+            None
+        } else {
+            Some(duration::parse(&cli.grace)?)
+        };
+        let deadline = match (own_deadline, inherited_deadline) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
+        let verbosity = match (cli.quiet, cli.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (false, 0) => Verbosity::Normal,
+            (false, 1) => Verbosity::Verbose,
+            (false, 2) => Verbosity::Debug,
+            (false, _) => Verbosity::Trace,
+        };
+        Ok(Config {
+            command: operands,
+            timeout: timeout.filter(|d| !d.is_zero()),
+            deadline,
+            stop_signal,
+            grace,
+            preserve_status: cli.preserve_status,
+            foreground: cli.foreground,
+            contain: match cli.contain {
+                ContainArg::Auto => Contain::Auto,
+                ContainArg::Cgroup => Contain::Cgroup,
+                ContainArg::Group => Contain::Group,
+            },
+            // --foreground leaves the tree alone, as GNU timeout does.
+            leftovers: match cli.leftovers {
+                _ if cli.foreground => Leftovers::Keep,
+                LeftoversArg::Kill => Leftovers::Kill,
+                LeftoversArg::Wait => Leftovers::Wait,
+                LeftoversArg::Keep => Leftovers::Keep,
+            },
+            verbosity,
+        })
+    }
+
+    /// The command's name for messages: its first word, lossily decoded.
+    pub fn command_name(&self) -> String {
+        display_os(&self.command[0])
+    }
+}
+
+/// Whether `name` names a file that exec could find: a path that exists, or a file of that
+/// name in a `PATH` directory.
+fn command_exists(name: &OsStr) -> bool {
+    use std::os::unix::ffi::OsStrExt;
+    if name.as_bytes().contains(&b'/') {
+        return std::path::Path::new(name).exists();
+    }
+    let path = std::env::var_os("PATH").unwrap_or_else(|| "/usr/local/bin:/usr/bin:/bin".into());
+    std::env::split_paths(&path).any(|dir| dir.join(name).is_file())
+}
+
+/// Lossy display of an OS string for messages.
+pub fn display_os(s: &OsStr) -> String {
+    s.to_string_lossy().into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    fn parse(args: &[&str]) -> Result<Config, ConfigError> {
+        let cli = Cli::try_parse_from(std::iter::once("timeout-run").chain(args.iter().copied()))
+            .expect("clap accepts the syntax");
+        Config::from_cli(cli, None)
+    }
+
+    fn command(cfg: &Config) -> Vec<&str> {
+        cfg.command.iter().map(|s| s.to_str().unwrap()).collect()
+    }
+
+    #[test]
+    fn gnu_operand_form() {
+        let cfg = parse(&["5", "sleep", "10"]).unwrap();
+        assert_eq!(cfg.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(command(&cfg), ["sleep", "10"]);
+    }
+
+    #[test]
+    fn duration_after_double_dash_is_still_the_gnu_duration() {
+        let cfg = parse(&["--", "5", "cmd"]).unwrap();
+        assert_eq!(cfg.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(command(&cfg), ["cmd"]);
+    }
+
+    #[test]
+    fn double_dash_after_the_gnu_duration() {
+        let cfg = parse(&["5", "--", "cmd", "--"]).unwrap();
+        assert_eq!(cfg.timeout, Some(Duration::from_secs(5)));
+        assert_eq!(command(&cfg), ["cmd", "--"]);
+    }
+
+    #[test]
+    fn explicit_timeout_makes_the_first_operand_the_command() {
+        let cfg = parse(&["-t", "1", "5", "x"]).unwrap();
+        assert_eq!(cfg.timeout, Some(Duration::from_secs(1)));
+        assert_eq!(command(&cfg), ["5", "x"]);
+    }
+
+    #[test]
+    fn options_after_the_command_belong_to_it() {
+        let cfg = parse(&["2", "ls", "-s", "KILL", "-v"]).unwrap();
+        assert_eq!(command(&cfg), ["ls", "-s", "KILL", "-v"]);
+        assert_eq!(cfg.stop_signal, Signal::TERM);
+        assert_eq!(cfg.verbosity, Verbosity::Normal);
+    }
+
+    #[test]
+    fn zero_means_no_timeout() {
+        assert_eq!(parse(&["0", "true"]).unwrap().timeout, None);
+        assert_eq!(parse(&["-t", "0", "true"]).unwrap().timeout, None);
+    }
+
+    #[test]
+    fn no_duration_means_the_first_operand_is_the_command() {
+        let cfg = parse(&["sleep", "1"]).unwrap();
+        assert_eq!(cfg.timeout, None);
+        assert_eq!(command(&cfg), ["sleep", "1"]);
+    }
+
+    #[test]
+    fn unparsable_first_operand_is_a_bad_duration_unless_it_is_a_command() {
+        let err = |args: &[&str]| parse(args).unwrap_err().to_string();
+        assert_eq!(err(&["xyz", "true"]), "invalid time interval 'xyz'");
+        assert_eq!(err(&["10€", "true"]), "invalid time interval '10€'");
+        assert_eq!(command(&parse(&["ls", "-l"]).unwrap()), ["ls", "-l"]);
+        assert_eq!(
+            command(&parse(&["/bin/sh", "-c", ":"]).unwrap()),
+            ["/bin/sh", "-c", ":"]
+        );
+        // A lone operand is always the command.
+        assert_eq!(command(&parse(&["xyz"]).unwrap()), ["xyz"]);
+    }
+
+    #[test]
+    fn lone_duration_is_a_missing_command() {
+        assert_eq!(parse(&["5"]).unwrap_err(), ConfigError::MissingCommand);
+        assert_eq!(
+            parse(&["-t", "5", ""]).unwrap_err(),
+            ConfigError::MissingCommand
+        );
+    }
+
+    #[test]
+    fn grace_and_kill_after() {
+        assert_eq!(
+            parse(&["true"]).unwrap().grace,
+            Some(Duration::from_secs(10))
+        );
+        assert_eq!(
+            parse(&["-k", "2", "true"]).unwrap().grace,
+            Some(Duration::from_secs(2))
+        );
+        assert_eq!(
+            parse(&["--kill-after=3", "true"]).unwrap().grace,
+            Some(Duration::from_secs(3))
+        );
+        assert_eq!(
+            parse(&["-g", "0", "true"]).unwrap().grace,
+            Some(Duration::ZERO)
+        );
+        assert_eq!(parse(&["--no-kill", "true"]).unwrap().grace, None);
+    }
+
+    #[test]
+    fn bad_values_name_themselves() {
+        let err = |args: &[&str]| parse(args).unwrap_err().to_string();
+        assert_eq!(err(&["-t", "xyz", "true"]), "invalid time interval 'xyz'");
+        assert_eq!(err(&["-k", "-1", "true"]), "invalid time interval '-1'");
+        assert_eq!(err(&["-s", "FOO", "true"]), "invalid signal 'FOO'");
+        assert!(err(&["--deadline", "soon", "true"]).starts_with("invalid deadline 'soon'"));
+    }
+
+    #[test]
+    fn earliest_deadline_wins() {
+        let early = clock::parse_rfc3339("2030-01-01T00:00:00Z").unwrap();
+        let late = clock::parse_rfc3339("2031-01-01T00:00:00Z").unwrap();
+        let cli = Cli::try_parse_from(["t", "--deadline", "2031-01-01T00:00:00Z", "true"]).unwrap();
+        assert_eq!(
+            Config::from_cli(cli, Some(early)).unwrap().deadline,
+            Some(early)
+        );
+        let cli = Cli::try_parse_from(["t", "--deadline", "2030-01-01T00:00:00Z", "true"]).unwrap();
+        assert_eq!(
+            Config::from_cli(cli, Some(late)).unwrap().deadline,
+            Some(early)
+        );
+    }
+
+    #[test]
+    fn verbosity_levels() {
+        assert_eq!(parse(&["-q", "true"]).unwrap().verbosity, Verbosity::Quiet);
+        assert_eq!(parse(&["-vv", "true"]).unwrap().verbosity, Verbosity::Debug);
+        assert_eq!(
+            parse(&["-v", "-v", "-v", "-v", "true"]).unwrap().verbosity,
+            Verbosity::Trace
+        );
+    }
+
+    #[test]
+    fn foreground_keeps_leftovers() {
+        assert_eq!(parse(&["-f", "true"]).unwrap().leftovers, Leftovers::Keep);
+        assert_eq!(parse(&["true"]).unwrap().leftovers, Leftovers::Kill);
+    }
+}

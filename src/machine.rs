@@ -1,0 +1,769 @@
+//! The supervisor's decisions, free of side effects: `(state, event, now) -> actions`.
+//!
+//! The driver (`supervisor`) turns the outside world into [`Event`]s, feeds them here with the
+//! current time, carries out the returned [`Action`]s, and arms one timer for
+//! [`Machine::next_wakeup`]. Because nothing here touches a process or a clock, every transition
+//! is unit-tested with a fake clock.
+//!
+//! Phases:
+//! ```text
+//! Running ──deadline/idle/INT,TERM,HUP,QUIT──▶ Stopping ──grace over / same signal again──▶ Killing
+//!    │                                              │                                        │
+//!    └─command exits──▶ (leftovers: kill ▶ Stopping, wait ▶ Lingering, keep ▶ Done)          │
+//!                         tree empty and command reaped, in any phase ──▶ Done ◀─────────────┘
+//! ```
+
+use std::time::Duration;
+
+use crate::clock::Instant;
+use crate::config::Leftovers;
+use crate::exit::{Expiry, Outcome, Status};
+use crate::signal::Signal;
+
+/// The timings and policies the machine decides by.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    /// Signal of the stop sequence.
+    pub stop_signal: Signal,
+    /// Grace between the stop signal and SIGKILL; `None` = never SIGKILL.
+    pub grace: Option<Duration>,
+    /// Policy for descendants alive after the command exits on its own.
+    pub leftovers: Leftovers,
+    /// Absolute deadline of this attempt.
+    pub deadline: Option<Instant>,
+    /// Idle (no output) limit.
+    pub idle_timeout: Option<Duration>,
+    /// Heartbeat interval.
+    pub heartbeat: Option<Duration>,
+    /// Whether the command shares timeout-run's process group, which is then the terminal's
+    /// foreground group: terminal-generated signals (Ctrl-C, Ctrl-Z) reached it already and
+    /// relaying them would deliver a second copy.
+    pub shares_terminal_group: bool,
+}
+
+/// Why the stop sequence runs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum StopReason {
+    /// A timer fired.
+    Expired(Expiry),
+    /// timeout-run received this termination signal.
+    Cancelled(Signal),
+    /// The command exited; its descendants are being stopped (`--leftovers kill`).
+    Leftovers,
+}
+
+/// Why a signal is sent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Why {
+    /// The stop sequence's signal, or its SIGCONT.
+    Stop(StopReason),
+    /// Relaying a signal timeout-run received.
+    Forward,
+    /// The grace period ended.
+    GraceOver(StopReason),
+    /// The same termination signal arrived twice: SIGKILL now.
+    Insisted(StopReason),
+}
+
+/// Something the driver must do.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    /// Send a signal to the tree.
+    Send { signal: Signal, why: Why },
+    /// SIGKILL the whole tree.
+    Kill { why: Why },
+    /// Stop timeout-run itself (job-control suspend from the terminal), after the tree.
+    Suspend,
+    /// Print a heartbeat line.
+    Heartbeat {
+        elapsed: Duration,
+        remaining: Option<Duration>,
+    },
+}
+
+/// Where the machine is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Phase {
+    /// The command runs.
+    Running,
+    /// The command exited; waiting for its descendants (`--leftovers wait`).
+    Lingering,
+    /// The stop signal was sent; SIGKILL at `kill_at` (never when `None`).
+    Stopping { kill_at: Option<Instant> },
+    /// SIGKILL was sent; waiting for the tree to be gone.
+    Killing,
+    /// Over: the outcome is known.
+    Done,
+}
+
+/// Something that happened.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Event {
+    /// The timer armed for [`Machine::next_wakeup`] fired (or may have).
+    Tick,
+    /// timeout-run received a signal; `from_terminal` when the kernel sent it on behalf of the
+    /// terminal (si_code SI_KERNEL: Ctrl-C, Ctrl-\, Ctrl-Z).
+    Signal { signal: Signal, from_terminal: bool },
+    /// The command (the direct child) was reaped; `tree_empty` when no other descendant remains.
+    CommandExited { status: Status, tree_empty: bool },
+    /// The last descendant was reaped.
+    TreeEmpty,
+    /// The command wrote output (resets the idle timer).
+    #[cfg_attr(not(test), expect(dead_code, reason = "fed by the idle-timeout relay"))]
+    Output,
+}
+
+/// The state machine of one attempt.
+#[derive(Debug, Clone)]
+pub struct Machine {
+    settings: Settings,
+    started: Instant,
+    phase: Phase,
+    reason: Option<StopReason>,
+    status: Option<Status>,
+    tree_empty: bool,
+    idle_at: Option<Instant>,
+    next_heartbeat: Option<Instant>,
+    escalated: bool,
+}
+
+impl Machine {
+    /// A machine for a command spawned at `started`.
+    pub fn new(settings: Settings, started: Instant) -> Machine {
+        let idle_at = settings.idle_timeout.map(|d| started.add(d));
+        let next_heartbeat = settings.heartbeat.map(|d| started.add(d));
+        Machine {
+            settings,
+            started,
+            phase: Phase::Running,
+            reason: None,
+            status: None,
+            tree_empty: false,
+            idle_at,
+            next_heartbeat,
+            escalated: false,
+        }
+    }
+
+    /// The current phase.
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    /// Whether SIGKILL was sent.
+    pub fn escalated(&self) -> bool {
+        self.escalated
+    }
+
+    /// Why the stop sequence ran, if it did.
+    pub fn stop_reason(&self) -> Option<StopReason> {
+        self.reason
+    }
+
+    /// The outcome, once `Done`.
+    pub fn outcome(&self) -> Option<Outcome> {
+        if self.phase != Phase::Done {
+            return None;
+        }
+        let status = self.status?;
+        Some(match self.reason {
+            Some(StopReason::Expired(expiry)) => Outcome::TimedOut { expiry, status },
+            Some(StopReason::Cancelled(signal)) => Outcome::Cancelled { signal, status },
+            Some(StopReason::Leftovers) | None => Outcome::Finished(status),
+        })
+    }
+
+    /// When the driver must wake the machine with [`Event::Tick`] at the latest.
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        let timers = match self.phase {
+            Phase::Running => [self.settings.deadline, self.idle_at, self.next_heartbeat],
+            Phase::Lingering => [self.settings.deadline, None, self.next_heartbeat],
+            Phase::Stopping { kill_at } => [kill_at, None, self.next_heartbeat],
+            Phase::Killing => [None, None, self.next_heartbeat],
+            Phase::Done => [None, None, None],
+        };
+        timers.into_iter().flatten().min()
+    }
+
+    /// Feeds one event; returns what to do, in order.
+    pub fn handle(&mut self, event: Event, now: Instant) -> Vec<Action> {
+        let mut actions = Vec::new();
+        if self.phase == Phase::Done {
+            return actions;
+        }
+        match event {
+            Event::Tick => self.tick(now, &mut actions),
+            Event::Signal {
+                signal,
+                from_terminal,
+            } => self.on_signal(signal, from_terminal, now, &mut actions),
+            Event::CommandExited { status, tree_empty } => {
+                self.status = Some(status);
+                self.tree_empty = tree_empty;
+                if self.phase == Phase::Running && !tree_empty {
+                    match self.settings.leftovers {
+                        Leftovers::Kill => {
+                            self.begin_stop(StopReason::Leftovers, now, &mut actions)
+                        }
+                        Leftovers::Wait => self.phase = Phase::Lingering,
+                        Leftovers::Keep => self.phase = Phase::Done,
+                    }
+                }
+            }
+            Event::TreeEmpty => self.tree_empty = true,
+            Event::Output => {
+                if let Some(idle) = self.settings.idle_timeout {
+                    self.idle_at = Some(now.add(idle));
+                }
+            }
+        }
+        if self.status.is_some() && self.tree_empty {
+            self.phase = Phase::Done;
+        }
+        actions
+    }
+
+    fn tick(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        if let Some(at) = self.next_heartbeat.filter(|at| now >= *at) {
+            let interval = self.settings.heartbeat.unwrap_or(Duration::MAX);
+            // Skip beats missed while suspended rather than printing them all at once.
+            let mut next = at.add(interval);
+            while next <= now {
+                next = next.add(interval);
+            }
+            self.next_heartbeat = Some(next);
+            if matches!(self.phase, Phase::Running | Phase::Lingering) {
+                actions.push(Action::Heartbeat {
+                    elapsed: now.since(self.started),
+                    remaining: self.settings.deadline.map(|d| d.since(now)),
+                });
+            }
+        }
+        match self.phase {
+            Phase::Running | Phase::Lingering => {
+                if self.settings.deadline.is_some_and(|d| now >= d) {
+                    self.begin_stop(StopReason::Expired(Expiry::Deadline), now, actions);
+                } else if self.phase == Phase::Running && self.idle_at.is_some_and(|d| now >= d) {
+                    self.begin_stop(StopReason::Expired(Expiry::Idle), now, actions);
+                }
+            }
+            Phase::Stopping { kill_at: Some(at) } if now >= at => {
+                let reason = self.reason.unwrap_or(StopReason::Leftovers);
+                self.kill(Why::GraceOver(reason), actions);
+            }
+            _ => {}
+        }
+    }
+
+    fn on_signal(
+        &mut self,
+        signal: Signal,
+        from_terminal: bool,
+        now: Instant,
+        actions: &mut Vec<Action>,
+    ) {
+        // A terminal-generated signal reached the command directly when it shares our group.
+        let relay = !(from_terminal && self.settings.shares_terminal_group);
+        if from_terminal && signal == Signal::TSTP {
+            // Ctrl-Z: suspend the whole job, timeout-run included, so the shell sees it stopped.
+            if relay {
+                actions.push(Action::Send {
+                    signal,
+                    why: Why::Forward,
+                });
+            }
+            actions.push(Action::Suspend);
+            return;
+        }
+        if !signal.is_termination() {
+            if relay {
+                actions.push(Action::Send {
+                    signal,
+                    why: Why::Forward,
+                });
+            }
+            return;
+        }
+        match self.phase {
+            Phase::Running | Phase::Lingering => {
+                let reason = StopReason::Cancelled(signal);
+                self.reason = Some(reason);
+                if relay {
+                    actions.push(Action::Send {
+                        signal,
+                        why: Why::Forward,
+                    });
+                }
+                self.after_stop_signal(reason, now, actions);
+            }
+            Phase::Stopping { .. } | Phase::Killing => {
+                let insisted = match self.reason {
+                    Some(StopReason::Cancelled(first)) => first == signal,
+                    _ => false,
+                };
+                if insisted && self.phase != Phase::Killing {
+                    let reason = self.reason.unwrap_or(StopReason::Cancelled(signal));
+                    self.kill(Why::Insisted(reason), actions);
+                } else if !insisted && relay {
+                    actions.push(Action::Send {
+                        signal,
+                        why: Why::Forward,
+                    });
+                }
+                if self.reason == Some(StopReason::Leftovers) {
+                    // The user interrupted the clean-up: report the cancellation.
+                    self.reason = Some(StopReason::Cancelled(signal));
+                }
+            }
+            Phase::Done => {}
+        }
+    }
+
+    /// Starts the stop sequence: stop signal, SIGCONT, then the grace timer (or SIGKILL at once).
+    fn begin_stop(&mut self, reason: StopReason, now: Instant, actions: &mut Vec<Action>) {
+        self.reason = Some(reason);
+        actions.push(Action::Send {
+            signal: self.settings.stop_signal,
+            why: Why::Stop(reason),
+        });
+        self.after_stop_signal(reason, now, actions);
+    }
+
+    /// SIGCONT so stopped processes can act on the signal, then the grace period.
+    fn after_stop_signal(&mut self, reason: StopReason, now: Instant, actions: &mut Vec<Action>) {
+        actions.push(Action::Send {
+            signal: Signal::CONT,
+            why: Why::Stop(reason),
+        });
+        match self.settings.grace {
+            Some(grace) if grace.is_zero() => self.kill(Why::GraceOver(reason), actions),
+            Some(grace) => {
+                self.phase = Phase::Stopping {
+                    kill_at: Some(now.add(grace)),
+                }
+            }
+            None => self.phase = Phase::Stopping { kill_at: None },
+        }
+    }
+
+    fn kill(&mut self, why: Why, actions: &mut Vec<Action>) {
+        self.escalated = true;
+        self.phase = Phase::Killing;
+        actions.push(Action::Kill { why });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const TERM: Signal = Signal::TERM;
+    const INT: Signal = Signal::INT;
+    const CONT: Signal = Signal::CONT;
+
+    fn at(ms: u64) -> Instant {
+        Instant::from_origin(Duration::from_millis(ms))
+    }
+
+    fn settings() -> Settings {
+        Settings {
+            stop_signal: TERM,
+            grace: Some(Duration::from_secs(2)),
+            leftovers: Leftovers::Kill,
+            deadline: Some(at(5_000)),
+            idle_timeout: None,
+            heartbeat: None,
+            shares_terminal_group: false,
+        }
+    }
+
+    fn machine(s: Settings) -> Machine {
+        Machine::new(s, at(0))
+    }
+
+    fn send(signal: Signal, why: Why) -> Action {
+        Action::Send { signal, why }
+    }
+
+    fn sig(signal: Signal) -> Event {
+        Event::Signal {
+            signal,
+            from_terminal: false,
+        }
+    }
+
+    fn exited(status: Status) -> Event {
+        Event::CommandExited {
+            status,
+            tree_empty: true,
+        }
+    }
+
+    const DEADLINE: StopReason = StopReason::Expired(Expiry::Deadline);
+
+    #[test]
+    fn command_exits_before_deadline() {
+        let mut m = machine(settings());
+        assert_eq!(m.next_wakeup(), Some(at(5_000)));
+        assert!(m.handle(exited(Status::Code(3)), at(100)).is_empty());
+        assert_eq!(m.phase(), Phase::Done);
+        assert_eq!(m.outcome(), Some(Outcome::Finished(Status::Code(3))));
+        assert_eq!(m.next_wakeup(), None);
+    }
+
+    #[test]
+    fn early_tick_does_nothing() {
+        let mut m = machine(settings());
+        assert!(m.handle(Event::Tick, at(4_999)).is_empty());
+        assert_eq!(m.phase(), Phase::Running);
+    }
+
+    #[test]
+    fn deadline_runs_the_stop_sequence_then_kills_after_grace() {
+        let mut m = machine(settings());
+        let actions = m.handle(Event::Tick, at(5_000));
+        assert_eq!(
+            actions,
+            [
+                send(TERM, Why::Stop(DEADLINE)),
+                send(CONT, Why::Stop(DEADLINE))
+            ]
+        );
+        assert_eq!(
+            m.phase(),
+            Phase::Stopping {
+                kill_at: Some(at(7_000))
+            }
+        );
+        assert_eq!(m.next_wakeup(), Some(at(7_000)));
+        assert!(m.handle(Event::Tick, at(6_999)).is_empty());
+        let actions = m.handle(Event::Tick, at(7_000));
+        assert_eq!(
+            actions,
+            [Action::Kill {
+                why: Why::GraceOver(DEADLINE)
+            }]
+        );
+        assert!(m.escalated());
+        m.handle(exited(Status::Signal(Signal::KILL)), at(7_001));
+        assert_eq!(
+            m.outcome(),
+            Some(Outcome::TimedOut {
+                expiry: Expiry::Deadline,
+                status: Status::Signal(Signal::KILL)
+            })
+        );
+    }
+
+    #[test]
+    fn command_dying_on_the_stop_signal_ends_without_kill() {
+        let mut m = machine(settings());
+        m.handle(Event::Tick, at(5_000));
+        m.handle(exited(Status::Signal(TERM)), at(5_001));
+        assert!(!m.escalated());
+        assert_eq!(
+            m.outcome(),
+            Some(Outcome::TimedOut {
+                expiry: Expiry::Deadline,
+                status: Status::Signal(TERM)
+            })
+        );
+    }
+
+    #[test]
+    fn zero_grace_kills_right_after_the_stop_signal() {
+        let mut m = machine(Settings {
+            grace: Some(Duration::ZERO),
+            ..settings()
+        });
+        let actions = m.handle(Event::Tick, at(5_000));
+        assert_eq!(
+            actions,
+            [
+                send(TERM, Why::Stop(DEADLINE)),
+                send(CONT, Why::Stop(DEADLINE)),
+                Action::Kill {
+                    why: Why::GraceOver(DEADLINE)
+                }
+            ]
+        );
+        assert_eq!(m.phase(), Phase::Killing);
+    }
+
+    #[test]
+    fn no_kill_never_escalates() {
+        let mut m = machine(Settings {
+            grace: None,
+            ..settings()
+        });
+        m.handle(Event::Tick, at(5_000));
+        assert_eq!(m.phase(), Phase::Stopping { kill_at: None });
+        assert_eq!(m.next_wakeup(), None);
+        assert!(m.handle(Event::Tick, at(1_000_000)).is_empty());
+    }
+
+    #[test]
+    fn termination_signal_is_forwarded_and_starts_the_grace() {
+        let mut m = machine(settings());
+        let actions = m.handle(sig(INT), at(1_000));
+        let cancelled = StopReason::Cancelled(INT);
+        assert_eq!(
+            actions,
+            [send(INT, Why::Forward), send(CONT, Why::Stop(cancelled))]
+        );
+        assert_eq!(
+            m.phase(),
+            Phase::Stopping {
+                kill_at: Some(at(3_000))
+            }
+        );
+        // The deadline no longer matters once cancelled.
+        assert_eq!(m.next_wakeup(), Some(at(3_000)));
+        m.handle(exited(Status::Code(0)), at(1_500));
+        assert_eq!(
+            m.outcome(),
+            Some(Outcome::Cancelled {
+                signal: INT,
+                status: Status::Code(0)
+            })
+        );
+    }
+
+    #[test]
+    fn same_signal_again_kills_at_once() {
+        let mut m = machine(settings());
+        m.handle(sig(INT), at(1_000));
+        let actions = m.handle(sig(INT), at(1_100));
+        assert_eq!(
+            actions,
+            [Action::Kill {
+                why: Why::Insisted(StopReason::Cancelled(INT))
+            }]
+        );
+        assert_eq!(m.phase(), Phase::Killing);
+        // A third one changes nothing.
+        assert!(m.handle(sig(INT), at(1_200)).is_empty());
+    }
+
+    #[test]
+    fn other_termination_signal_during_grace_is_only_forwarded() {
+        let mut m = machine(settings());
+        m.handle(sig(INT), at(1_000));
+        assert_eq!(m.handle(sig(TERM), at(1_100)), [send(TERM, Why::Forward)]);
+        assert!(matches!(m.phase(), Phase::Stopping { .. }));
+    }
+
+    #[test]
+    fn termination_signal_after_timeout_is_forwarded_and_keeps_the_timeout() {
+        let mut m = machine(settings());
+        m.handle(Event::Tick, at(5_000));
+        assert_eq!(m.handle(sig(INT), at(5_100)), [send(INT, Why::Forward)]);
+        m.handle(exited(Status::Signal(INT)), at(5_200));
+        assert!(matches!(m.outcome(), Some(Outcome::TimedOut { .. })));
+    }
+
+    #[test]
+    fn other_signals_are_forwarded_and_change_nothing() {
+        let mut m = machine(settings());
+        let usr1 = Signal::from_raw(libc::SIGUSR1).unwrap();
+        assert_eq!(m.handle(sig(usr1), at(10)), [send(usr1, Why::Forward)]);
+        assert_eq!(m.phase(), Phase::Running);
+    }
+
+    #[test]
+    fn terminal_signals_are_not_relayed_to_a_shared_group() {
+        let mut m = machine(Settings {
+            shares_terminal_group: true,
+            ..settings()
+        });
+        let ctrl_c = Event::Signal {
+            signal: INT,
+            from_terminal: true,
+        };
+        let cancelled = StopReason::Cancelled(INT);
+        assert_eq!(m.handle(ctrl_c, at(10)), [send(CONT, Why::Stop(cancelled))]);
+        assert_eq!(
+            m.handle(ctrl_c, at(20)),
+            [Action::Kill {
+                why: Why::Insisted(cancelled)
+            }]
+        );
+        // A kill() from elsewhere is still relayed.
+        let mut m = machine(Settings {
+            shares_terminal_group: true,
+            ..settings()
+        });
+        assert_eq!(m.handle(sig(INT), at(10))[0], send(INT, Why::Forward));
+    }
+
+    #[test]
+    fn terminal_signals_are_relayed_to_a_separate_group() {
+        let mut m = machine(settings());
+        let ctrl_c = Event::Signal {
+            signal: INT,
+            from_terminal: true,
+        };
+        assert_eq!(m.handle(ctrl_c, at(10))[0], send(INT, Why::Forward));
+    }
+
+    #[test]
+    fn ctrl_z_suspends() {
+        let mut m = machine(Settings {
+            shares_terminal_group: true,
+            ..settings()
+        });
+        let ctrl_z = Event::Signal {
+            signal: Signal::TSTP,
+            from_terminal: true,
+        };
+        assert_eq!(m.handle(ctrl_z, at(10)), [Action::Suspend]);
+        let mut m = machine(settings());
+        assert_eq!(
+            m.handle(ctrl_z, at(10)),
+            [send(Signal::TSTP, Why::Forward), Action::Suspend]
+        );
+        assert_eq!(m.phase(), Phase::Running);
+    }
+
+    #[test]
+    fn leftovers_kill_stops_the_rest_of_the_tree() {
+        let mut m = machine(settings());
+        let actions = m.handle(
+            Event::CommandExited {
+                status: Status::Code(0),
+                tree_empty: false,
+            },
+            at(100),
+        );
+        let why = Why::Stop(StopReason::Leftovers);
+        assert_eq!(actions, [send(TERM, why), send(CONT, why)]);
+        m.handle(Event::TreeEmpty, at(150));
+        assert_eq!(m.outcome(), Some(Outcome::Finished(Status::Code(0))));
+    }
+
+    #[test]
+    fn leftovers_wait_until_the_deadline_then_time_out() {
+        let mut m = machine(Settings {
+            leftovers: Leftovers::Wait,
+            ..settings()
+        });
+        let exit = Event::CommandExited {
+            status: Status::Code(0),
+            tree_empty: false,
+        };
+        assert!(m.handle(exit, at(100)).is_empty());
+        assert_eq!(m.phase(), Phase::Lingering);
+        assert_eq!(
+            m.handle(Event::Tick, at(5_000))[0],
+            send(TERM, Why::Stop(DEADLINE))
+        );
+        m.handle(Event::TreeEmpty, at(5_010));
+        assert!(matches!(m.outcome(), Some(Outcome::TimedOut { .. })));
+    }
+
+    #[test]
+    fn leftovers_wait_ends_when_the_tree_empties() {
+        let mut m = machine(Settings {
+            leftovers: Leftovers::Wait,
+            ..settings()
+        });
+        m.handle(
+            Event::CommandExited {
+                status: Status::Code(4),
+                tree_empty: false,
+            },
+            at(100),
+        );
+        m.handle(Event::TreeEmpty, at(200));
+        assert_eq!(m.outcome(), Some(Outcome::Finished(Status::Code(4))));
+    }
+
+    #[test]
+    fn leftovers_keep_finishes_at_once() {
+        let mut m = machine(Settings {
+            leftovers: Leftovers::Keep,
+            ..settings()
+        });
+        m.handle(
+            Event::CommandExited {
+                status: Status::Code(0),
+                tree_empty: false,
+            },
+            at(100),
+        );
+        assert_eq!(m.outcome(), Some(Outcome::Finished(Status::Code(0))));
+    }
+
+    #[test]
+    fn ctrl_c_during_leftover_cleanup_is_a_cancellation() {
+        let mut m = machine(settings());
+        m.handle(
+            Event::CommandExited {
+                status: Status::Code(0),
+                tree_empty: false,
+            },
+            at(100),
+        );
+        m.handle(sig(INT), at(200));
+        m.handle(Event::TreeEmpty, at(300));
+        assert!(matches!(
+            m.outcome(),
+            Some(Outcome::Cancelled { signal: INT, .. })
+        ));
+    }
+
+    #[test]
+    fn stop_sequence_waits_for_the_whole_tree() {
+        let mut m = machine(settings());
+        m.handle(Event::Tick, at(5_000));
+        m.handle(
+            Event::CommandExited {
+                status: Status::Signal(TERM),
+                tree_empty: false,
+            },
+            at(5_001),
+        );
+        assert!(matches!(m.phase(), Phase::Stopping { .. }));
+        m.handle(Event::TreeEmpty, at(5_002));
+        assert_eq!(m.phase(), Phase::Done);
+    }
+
+    #[test]
+    fn idle_timeout_resets_on_output() {
+        let s = Settings {
+            idle_timeout: Some(Duration::from_secs(1)),
+            deadline: None,
+            ..settings()
+        };
+        let mut m = machine(s);
+        assert_eq!(m.next_wakeup(), Some(at(1_000)));
+        m.handle(Event::Output, at(800));
+        assert_eq!(m.next_wakeup(), Some(at(1_800)));
+        assert!(m.handle(Event::Tick, at(1_000)).is_empty());
+        let idle = StopReason::Expired(Expiry::Idle);
+        assert_eq!(
+            m.handle(Event::Tick, at(1_800))[0],
+            send(TERM, Why::Stop(idle))
+        );
+    }
+
+    #[test]
+    fn heartbeat_reports_elapsed_and_remaining() {
+        let s = Settings {
+            heartbeat: Some(Duration::from_secs(1)),
+            ..settings()
+        };
+        let mut m = machine(s);
+        assert_eq!(m.next_wakeup(), Some(at(1_000)));
+        assert_eq!(
+            m.handle(Event::Tick, at(1_000)),
+            [Action::Heartbeat {
+                elapsed: Duration::from_secs(1),
+                remaining: Some(Duration::from_secs(4))
+            }]
+        );
+        // Beats missed while suspended are skipped, not replayed.
+        assert_eq!(m.handle(Event::Tick, at(3_500)).len(), 1);
+        assert_eq!(m.next_wakeup(), Some(at(4_000)));
+    }
+}

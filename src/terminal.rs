@@ -1,0 +1,65 @@
+//! The controlling terminal: whether the command must share timeout-run's (foreground) process
+//! group, and restoring the terminal's foreground group and settings at exit.
+//!
+//! When stdin is a terminal and timeout-run's process group is the terminal's foreground group,
+//! the command stays in that group instead of getting one of its own. Otherwise it would sit in
+//! a background group and stop on SIGTTIN the moment it read the terminal (GNU timeout's
+//! behaviour). Sharing the group means Ctrl-C and Ctrl-Z reach the command directly from the
+//! kernel, so timeout-run must not relay those (it tells them apart by si_code SI_KERNEL), and
+//! the tree is signalled pid by pid, never with `killpg` (the group holds timeout-run and maybe
+//! its parent shell). See docs/design.md.
+
+use std::os::fd::{AsRawFd, BorrowedFd};
+
+/// The terminal on stdin, when timeout-run runs in its foreground.
+pub struct Terminal {
+    saved: libc::termios,
+    group: libc::pid_t,
+}
+
+fn stdin() -> BorrowedFd<'static> {
+    // SAFETY: fd 0 stays open for the life of the process (timeout-run never closes it); if it
+    // is not open, every call below fails harmlessly with EBADF.
+    unsafe { BorrowedFd::borrow_raw(0) }
+}
+
+impl Terminal {
+    /// `Some` when stdin is a terminal whose foreground group is timeout-run's own group.
+    pub fn detect() -> Option<Terminal> {
+        let fd = stdin().as_raw_fd();
+        // SAFETY: isatty, tcgetpgrp, getpgrp and tcgetattr only read state into locals.
+        unsafe {
+            if libc::isatty(fd) != 1 {
+                return None;
+            }
+            let group = libc::getpgrp();
+            if libc::tcgetpgrp(fd) != group {
+                return None;
+            }
+            let mut saved: libc::termios = std::mem::zeroed();
+            if libc::tcgetattr(fd, &mut saved) != 0 {
+                return None;
+            }
+            Some(Terminal { saved, group })
+        }
+    }
+
+    /// Gives the terminal back to timeout-run's group if the foreground group that the command
+    /// left behind is now empty, then restores the settings timeout-run started with (a killed
+    /// full-screen program leaves raw mode and no echo behind). Nothing is taken from a live
+    /// group: if the user moved the job to the background, the shell keeps the terminal.
+    pub fn restore(&self) {
+        let fd = stdin().as_raw_fd();
+        // SAFETY: terminal ioctls on fd 0 with pointers to locals. SIGTTOU is blocked by the
+        // event source, so calling them from a background group does not stop us.
+        unsafe {
+            let foreground = libc::tcgetpgrp(fd);
+            if foreground > 0 && foreground != self.group && libc::killpg(foreground, 0) != 0 {
+                libc::tcsetpgrp(fd, self.group);
+            }
+            if libc::tcgetpgrp(fd) == self.group {
+                libc::tcsetattr(fd, libc::TCSANOW, &self.saved);
+            }
+        }
+    }
+}

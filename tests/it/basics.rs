@@ -1,0 +1,578 @@
+//! The core supervisor: command line, exit statuses, stop sequence, signals received, spawn.
+
+use std::os::unix::ffi::OsStrExt;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use crate::util::*;
+
+const SEC: Duration = Duration::from_secs(1);
+
+// ---- exit statuses (SPEC §6), one test per row -------------------------------------------
+
+#[test]
+fn exit_code_of_the_command_passes_through() {
+    for code in [0, 1, 2, 3, 124, 125, 126, 127, 255] {
+        run(["5", "sh", "-c", &format!("exit {code}")]).assert_code(code);
+    }
+}
+
+#[test]
+fn timeout_exits_124() {
+    run(["0.2", "sleep", "10"])
+        .assert_code(124)
+        .assert_slower_than(Duration::from_millis(200))
+        .assert_faster_than(3 * SEC);
+}
+
+#[test]
+fn timeout_needing_sigkill_still_exits_124() {
+    let args = with_helper(
+        &["-v", "-t", "0.2", "-g", "0.3"],
+        &["ignore", "TERM", "sleep", "30"],
+    );
+    run(args)
+        .assert_code(124)
+        .assert_slower_than(Duration::from_millis(500))
+        .assert_faster_than(5 * SEC)
+        .assert_stderr_contains("sending signal KILL");
+}
+
+#[test]
+fn preserve_status_reports_the_command_status() {
+    run(["-p", "0.2", "sleep", "10"]).assert_code(128 + libc::SIGTERM);
+    let args = with_helper(
+        &["-p", "-t", "0.2", "-g", "0.2"],
+        &["ignore", "TERM", "sleep", "30"],
+    );
+    run(args).assert_code(128 + libc::SIGKILL);
+    let args = with_helper(
+        &["--preserve-status", "-t", "0.2"],
+        &["trap", "TERM", "7", "sleep", "30"],
+    );
+    run(args).assert_code(7);
+}
+
+#[test]
+fn command_killed_by_a_foreign_signal_is_re_raised() {
+    run(["5", "sh", "-c", "kill -USR1 $$"]).assert_signal(libc::SIGUSR1);
+    // A core-dumping signal: timeout-run dies by it too, without dumping its own core.
+    let f = run(["5", "sh", "-c", "ulimit -c 0; kill -SEGV $$"]);
+    f.assert_signal(libc::SIGSEGV);
+    assert!(!f.status.core_dumped_compat(), "{f:#?}");
+}
+
+#[test]
+fn command_killed_by_a_realtime_signal_is_re_raised() {
+    let rt = libc::SIGRTMIN() + 3;
+    run(["5", "sh", "-c", &format!("kill -{rt} $$")]).assert_signal(rt);
+}
+
+#[test]
+fn command_not_found_is_127() {
+    let f = run(["5", "no-such-command-anywhere"]);
+    f.assert_code(127)
+        .assert_stderr_contains("'no-such-command-anywhere'")
+        .assert_stderr_contains("No such file or directory");
+    run(["no-such-command-anywhere"]).assert_code(127);
+}
+
+#[test]
+fn command_not_executable_is_126() {
+    let dir = tempdir();
+    let path = dir.path().join("not-executable");
+    std::fs::write(&path, "#!/bin/sh\necho hi\n").unwrap();
+    let f = run(["5".as_ref(), path.as_os_str()]);
+    f.assert_code(126)
+        .assert_stderr_contains("Permission denied");
+    run(["5".as_ref(), dir.path().as_os_str()]).assert_code(126);
+}
+
+// ---- validation (SPEC §3.1): one line, exit 125, nothing run --------------------------------
+
+#[test]
+fn bad_values_exit_125_with_one_line_and_run_nothing() {
+    let dir = tempdir();
+    let marker = dir.path().join("ran");
+    let touch = format!("touch {}", marker.display());
+    let cases: &[(&[&str], &str)] = &[
+        (&["-t", "xyz"], "invalid time interval 'xyz'"),
+        (&["-t", "10€"], "invalid time interval '10€'"),
+        (&["-t", "'1"], "invalid time interval ''1'"),
+        (&["-t", "-1"], "invalid time interval '-1'"),
+        (&["-t", ""], "invalid time interval ''"),
+        (&["-t", "nan"], "invalid time interval 'nan'"),
+        (&["-g", "soon"], "invalid time interval 'soon'"),
+        (&["-s", "FOO"], "invalid signal 'FOO'"),
+        (&["-s", "99"], "invalid signal '99'"),
+        (&["--deadline", "tomorrow"], "invalid deadline 'tomorrow'"),
+        (&["xyz"], "invalid time interval 'xyz'"),
+    ];
+    for (options, message) in cases {
+        let mut args: Vec<&str> = options.to_vec();
+        args.extend(["sh", "-c", &touch]);
+        let f = run(&args);
+        f.assert_code(125);
+        assert_eq!(f.stderr.lines().count(), 1, "{options:?}: {f:#?}");
+        assert!(
+            f.stderr.starts_with(&format!("timeout-run: {message}")),
+            "{options:?}: {f:#?}"
+        );
+        assert!(!marker.exists(), "{options:?} ran the command");
+    }
+}
+
+#[test]
+fn usage_errors_exit_125_with_clap_help() {
+    let f = run(["--no-such-option", "true"]);
+    f.assert_code(125)
+        .assert_stderr_contains("--no-such-option");
+    run::<[&str; 0], &str>([]).assert_code(125);
+    run(["5"])
+        .assert_code(125)
+        .assert_stderr_contains("missing command");
+    run(["-v", "-q", "true"]).assert_code(125);
+}
+
+#[test]
+fn help_and_version_exit_0() {
+    let f = run(["--help"]);
+    f.assert_code(0)
+        .assert_stdout_contains("Exit status")
+        .assert_stdout_contains("DURATION");
+    run(["-h"]).assert_code(0).assert_stdout_contains("Usage");
+    run(["--version"])
+        .assert_code(0)
+        .assert_stdout_contains(env!("CARGO_PKG_VERSION"));
+}
+
+// ---- command line (SPEC §1) ---------------------------------------------------------------
+
+#[test]
+fn gnu_operand_forms() {
+    run(["0.2", "sleep", "5"]).assert_code(124);
+    run(["--", "0.2", "sleep", "5"]).assert_code(124);
+    run(["-t", "0.2", "--", "sleep", "5"]).assert_code(124);
+    run(["1.5m", "true"]).assert_code(0);
+    run(["0x0.1", "sleep", "5"])
+        .assert_code(124)
+        .assert_faster_than(3 * SEC);
+    // 0 disables the limit.
+    run(["0", "sh", "-c", "exit 4"]).assert_code(4);
+}
+
+#[test]
+fn options_after_the_command_belong_to_the_command() {
+    let f = run([
+        "5",
+        "sh",
+        "-c",
+        "echo \"$@\"",
+        "x",
+        "-s",
+        "KILL",
+        "-v",
+        "--timeout",
+        "1",
+    ]);
+    f.assert_code(0)
+        .assert_stdout_contains("-s KILL -v --timeout 1");
+    assert!(f.stderr.is_empty(), "{f:#?}");
+}
+
+#[test]
+fn arguments_reach_the_command_byte_for_byte() {
+    use std::ffi::OsStr;
+    let weird = OsStr::from_bytes(b"a\xff\xfeb c\n\x01");
+    let mut c = cmd(["5".as_ref(), "printf".as_ref(), "%s".as_ref(), weird]);
+    c.stdout(std::process::Stdio::piped());
+    let out = c.output().unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(out.stdout, weird.as_bytes());
+}
+
+#[test]
+fn huge_and_tiny_durations() {
+    run(["9223372036854775808d", "true"]).assert_code(0);
+    run(["-t", "inf", "true"]).assert_code(0);
+    // A tiny positive timeout fires at once, it never means "no timeout".
+    run(["1e-100", "sleep", "5"])
+        .assert_code(124)
+        .assert_faster_than(3 * SEC);
+}
+
+// ---- stop sequence (SPEC §3.4) --------------------------------------------------------------
+
+#[test]
+fn zero_grace_kills_right_after_the_stop_signal() {
+    let args = with_helper(
+        &["-v", "-t", "0.2", "-g", "0"],
+        &["ignore", "TERM", "sleep", "30"],
+    );
+    run(args)
+        .assert_code(124)
+        .assert_faster_than(3 * SEC)
+        .assert_stderr_contains("sending signal TERM")
+        .assert_stderr_contains("sending signal KILL");
+}
+
+#[test]
+fn no_kill_never_escalates() {
+    // The command ignores TERM and ends on its own 1.5 s later: with --no-kill it is waited for.
+    let args = with_helper(
+        &["-v", "-t", "0.2", "--no-kill"],
+        &["ignore", "TERM", "sleep", "1.5", "exit", "3"],
+    );
+    run(args)
+        .assert_code(124)
+        .assert_slower_than(Duration::from_millis(1400))
+        .assert_stderr_lacks("sending signal KILL");
+}
+
+#[test]
+fn stop_signal_is_configurable() {
+    let args = with_helper(
+        &["-p", "-s", "USR1", "-t", "0.2"],
+        &["trap", "USR1", "9", "sleep", "30"],
+    );
+    run(args).assert_code(9);
+    run(["-p", "-s", "KILL", "0.2", "sleep", "10"]).assert_code(137);
+    run(["-p", "-s", "sigint", "0.2", "sleep", "10"]).assert_code(130);
+}
+
+#[test]
+fn signal_zero_sends_nothing_and_only_sigkill_ends_the_command() {
+    let args = with_helper(
+        &["-v", "-p", "-s", "0", "-t", "0.2", "-g", "0.5"],
+        &["trap", "TERM", "3", "sleep", "30"],
+    );
+    run(args)
+        .assert_code(137)
+        .assert_slower_than(Duration::from_millis(700))
+        .assert_stderr_contains("sending signal KILL");
+}
+
+#[test]
+fn stopped_command_gets_sigcont_so_it_can_act_on_the_stop_signal() {
+    let args = with_helper(
+        &["-p", "-t", "0.5", "-g", "10"],
+        &["trap", "TERM", "5", "ready", "stop", "sleep", "30"],
+    );
+    let mut r = spawn(args);
+    r.wait_for_line("ready");
+    r.finish().assert_code(5).assert_faster_than(5 * SEC);
+}
+
+#[test]
+fn verbose_names_every_signal_with_gnu_wording() {
+    let f = run(["-v", "0.2", "sleep", "10"]);
+    f.assert_code(124)
+        .assert_stderr_contains("timeout-run: sending signal TERM to command 'sleep'")
+        .assert_stderr_contains("SIGTERM")
+        .assert_stderr_contains("timed out")
+        .assert_stderr_contains("exiting with status 124");
+    for line in f.stderr.lines() {
+        assert!(line.starts_with("timeout-run: "), "{line}");
+    }
+}
+
+#[test]
+fn default_verbosity_is_silent_and_quiet_is_silent() {
+    assert!(run(["0.2", "sleep", "10"]).stderr.is_empty());
+    assert!(run(["-q", "0.2", "sleep", "10"]).stderr.is_empty());
+}
+
+#[test]
+fn timeout_run_log_overrides_verbosity_and_rust_log_reaches_the_command() {
+    let mut c = cmd(["5", "sh", "-c", "echo RUST_LOG=$RUST_LOG"]);
+    c.env("TIMEOUT_RUN_LOG", "debug").env("RUST_LOG", "trace");
+    let f = start(c).finish();
+    f.assert_code(0)
+        .assert_stderr_contains("debug: ")
+        .assert_stdout_contains("RUST_LOG=trace");
+    assert!(!f.stderr.contains("trace: "), "{f:#?}");
+}
+
+// ---- signals received (SPEC §5) -------------------------------------------------------------
+
+#[test]
+fn termination_signal_is_forwarded_and_timeout_run_dies_by_it() {
+    for (sig, name) in [
+        (libc::SIGINT, "SIGINT"),
+        (libc::SIGTERM, "SIGTERM"),
+        (libc::SIGHUP, "SIGHUP"),
+        (libc::SIGQUIT, "SIGQUIT"),
+    ] {
+        let args = with_helper(&["-t", "30"], &["trap", name, "3", "ready", "sleep", "30"]);
+        let mut r = spawn(args);
+        r.wait_for_line("ready");
+        r.signal(sig);
+        let f = r.finish();
+        f.assert_signal(sig)
+            .assert_stdout_contains(&format!("got {name}"));
+    }
+}
+
+#[test]
+fn same_signal_twice_kills_at_once() {
+    let args = with_helper(
+        &["-t", "30", "-g", "30"],
+        &["log", "INT", "ready", "sleep", "30"],
+    );
+    let mut r = spawn(args);
+    r.wait_for_line("ready");
+    r.signal(libc::SIGINT);
+    r.wait_for_line("got SIGINT");
+    r.signal(libc::SIGINT);
+    r.finish()
+        .assert_signal(libc::SIGINT)
+        .assert_faster_than(10 * SEC);
+}
+
+#[test]
+fn grace_after_a_received_signal_ends_in_sigkill() {
+    let args = with_helper(
+        &["-v", "-t", "30", "-g", "0.3"],
+        &["log", "TERM", "ready", "sleep", "30"],
+    );
+    let mut r = spawn(args);
+    r.wait_for_line("ready");
+    r.signal(libc::SIGTERM);
+    r.finish()
+        .assert_signal(libc::SIGTERM)
+        .assert_faster_than(10 * SEC)
+        .assert_stderr_contains("sending signal KILL");
+}
+
+#[test]
+fn other_signals_are_forwarded_once_and_change_nothing() {
+    let args = with_helper(
+        &["-t", "30"],
+        &[
+            "log", "USR1", "log", "USR2", "log", "WINCH", "log", "ALRM", "trap", "HUP", "4",
+            "ready", "sleep", "30",
+        ],
+    );
+    let mut r = spawn(args);
+    r.wait_for_line("ready");
+    for (sig, line) in [
+        (libc::SIGUSR1, "got SIGUSR1"),
+        (libc::SIGUSR2, "got SIGUSR2"),
+        (libc::SIGWINCH, "got SIGWINCH"),
+        (libc::SIGALRM, "got SIGALRM"),
+    ] {
+        r.signal(sig);
+        r.wait_for_line(line);
+    }
+    r.signal(libc::SIGHUP);
+    let f = r.finish();
+    f.assert_signal(libc::SIGHUP);
+    assert_eq!(f.stdout.matches("got SIGUSR1").count(), 1, "{f:#?}");
+}
+
+#[test]
+fn realtime_signals_are_forwarded() {
+    let rt = libc::SIGRTMIN() + 1;
+    let args = with_helper(
+        &["-t", "30"],
+        &["trap", &rt.to_string(), "6", "ready", "sleep", "30"],
+    );
+    let mut r = spawn(args);
+    r.wait_for_line("ready");
+    r.signal(rt);
+    r.finish().assert_code(6);
+}
+
+#[test]
+fn sigcont_and_sigstop_of_the_tree_are_survived() {
+    // SIGCONT to timeout-run is relayed and does not end anything.
+    let args = with_helper(
+        &["-t", "30"],
+        &["log", "CONT", "ready", "sleep", "0.5", "exit", "2"],
+    );
+    let mut r = spawn(args);
+    r.wait_for_line("ready");
+    r.signal(libc::SIGCONT);
+    r.finish()
+        .assert_code(2)
+        .assert_stdout_contains("got SIGCONT");
+}
+
+// ---- spawn (SPEC §3.2) ----------------------------------------------------------------------
+
+#[test]
+fn command_runs_in_its_own_process_group() {
+    let f = run(["5", "sh", "-c", "ps -o pgid= -p $$; echo self=$$"]);
+    let lines: Vec<&str> = f.stdout.lines().collect();
+    assert_eq!(
+        lines[0].trim(),
+        lines[1].trim_start_matches("self="),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn ignored_dispositions_and_blocked_mask_are_inherited() {
+    // HUP ignored (nohup), USR2 blocked: the command sees both as timeout-run received them.
+    let script = format!(
+        "trap '' HUP; exec {} 5 grep -E '^Sig(Ign|Blk)' /proc/self/status",
+        bin()
+    );
+    let f = run([
+        "5",
+        "python3",
+        "-c",
+        &format!(
+            "import signal,subprocess; signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGUSR2}}); \
+         subprocess.run(['sh', '-c', {script:?}])"
+        ),
+    ]);
+    let ign = f
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("SigIgn"))
+        .expect("SigIgn");
+    let blk = f
+        .stdout
+        .lines()
+        .find(|l| l.starts_with("SigBlk"))
+        .expect("SigBlk");
+    let mask = |l: &str| u64::from_str_radix(l.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    let bit = |sig: i32| 1u64 << (sig - 1);
+    assert_ne!(mask(ign) & bit(libc::SIGHUP), 0, "{f:#?}");
+    assert_ne!(mask(blk) & bit(libc::SIGUSR2), 0, "{f:#?}");
+    assert_eq!(mask(ign) & bit(libc::SIGTERM), 0, "{f:#?}");
+}
+
+#[test]
+fn sigpipe_disposition_passes_through_unchanged() {
+    let bit = 1u64 << (libc::SIGPIPE - 1);
+    let ign = |prefix: &str| {
+        let f = run([
+            "5",
+            "sh",
+            "-c",
+            &format!("{prefix} exec {} 5 grep SigIgn /proc/self/status", bin()),
+        ]);
+        let l = f.stdout.lines().next().expect("SigIgn line").to_owned();
+        u64::from_str_radix(l.split_whitespace().nth(1).unwrap(), 16).unwrap() & bit
+    };
+    assert_eq!(ign(""), 0);
+    assert_ne!(ign("trap '' PIPE;"), 0);
+}
+
+#[test]
+fn ignored_termination_signals_stay_ignored_and_are_not_relayed() {
+    // A background job of a non-interactive shell starts with INT and QUIT ignored.
+    let dir = tempdir();
+    let out = dir.path().join("out");
+    let script = format!(
+        "{bin} 30 python3 {h} log INT ready sleep 1 exit 0 > {o} & sleep 0.5; kill -INT $!; wait $!; echo status=$? >> {o}",
+        bin = bin(),
+        h = helper().display(),
+        o = out.display()
+    );
+    run(["30", "sh", "-c", &script]).assert_code(0);
+    let text = std::fs::read_to_string(&out).unwrap();
+    assert!(!text.contains("got SIGINT"), "{text}");
+    assert!(text.contains("status=0"), "{text}");
+}
+
+#[test]
+fn stop_signal_inherited_as_ignored_is_reset_for_the_command() {
+    let script = format!("trap '' TERM; exec {} -v -g 20 0.2 sleep 10", bin());
+    run(["30", "sh", "-c", &script])
+        .assert_code(124)
+        .assert_faster_than(5 * SEC)
+        .assert_stderr_lacks("sending signal KILL");
+}
+
+#[test]
+fn sigchld_ignored_by_the_parent_does_not_break_reaping() {
+    let script = format!(
+        "trap '' CHLD; {b} 5 sh -c 'exit 7'; echo a=$?; {b} 0.2 sleep 5; echo b=$?",
+        b = bin()
+    );
+    let f = run(["30", "sh", "-c", &script]);
+    f.assert_stdout_contains("a=7")
+        .assert_stdout_contains("b=124");
+}
+
+#[test]
+fn deadline_is_exported_to_the_command() {
+    let before = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64();
+    let f = run(["100", "sh", "-c", "echo $TIMEOUT_RUN_DEADLINE"]);
+    let value: f64 = f.stdout.trim().parse().unwrap_or_else(|_| panic!("{f:#?}"));
+    assert!(
+        value >= before + 99.0 && value <= before + 102.0,
+        "{value} vs {before}"
+    );
+    let f = run(["sh", "-c", "echo x${TIMEOUT_RUN_DEADLINE}x"]);
+    f.assert_stdout_contains("xx");
+}
+
+#[test]
+fn nested_timeout_run_honours_the_outer_deadline() {
+    let inner = format!("{} -t 1h sleep 100; echo inner=$?", bin());
+    let f = run(["-t", "0.5", "-g", "10", "sh", "-c", &inner]);
+    // The inner one ended at the outer deadline on its own (124), before the outer one's
+    // stop signal could matter; the outer one reports its timeout.
+    f.assert_faster_than(5 * SEC);
+    assert!(
+        f.stdout.contains("inner=124") || f.status.code() == Some(124),
+        "{f:#?}"
+    );
+    let mut c = cmd(["-t", "1h", "sleep", "100"]);
+    let soon = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .unwrap()
+        .as_secs_f64()
+        + 0.3;
+    c.env("TIMEOUT_RUN_DEADLINE", format!("{soon:.6}"));
+    start(c)
+        .finish()
+        .assert_code(124)
+        .assert_faster_than(5 * SEC);
+}
+
+#[test]
+fn parent_death_kills_the_command() {
+    let dir = tempdir();
+    let pids = dir.path().join("pids");
+    let args = with_helper(
+        &["30"],
+        &["pids", pids.to_str().unwrap(), "ready", "sleep", "30"],
+    );
+    let mut r = spawn(args);
+    r.wait_for_line("ready");
+    let command = read_pids(&pids)[0];
+    assert!(alive(command));
+    r.signal(libc::SIGKILL);
+    let _ = r.finish();
+    let left = survivors(&[command], 5 * SEC);
+    cleanup(&left);
+    assert!(left.is_empty(), "command survived timeout-run's SIGKILL");
+}
+
+// ---- the timing is tight, not lucky ---------------------------------------------------------
+
+#[test]
+fn timeout_fires_on_time() {
+    let f = run(["0.3", "sleep", "10"]);
+    f.assert_code(124)
+        .assert_slower_than(Duration::from_millis(300));
+    assert!(f.elapsed < Duration::from_millis(1500), "{f:#?}");
+}
+
+trait CoreDumped {
+    fn core_dumped_compat(&self) -> bool;
+}
+
+impl CoreDumped for std::process::ExitStatus {
+    fn core_dumped_compat(&self) -> bool {
+        use std::os::unix::process::ExitStatusExt;
+        self.core_dumped()
+    }
+}

@@ -1,0 +1,6 @@
+//! Black-box tests of the built binary on real processes. Every run is under a watchdog; signals
+//! are sent only after the helper prints "ready" (its handlers are installed by then).
+
+mod util;
+
+mod basics;

@@ -1,0 +1,366 @@
+//! Test support: run timeout-run under a watchdog, read its output line by line for readiness
+//! handshakes, and dump everything when an assertion fails.
+
+#![allow(dead_code)]
+
+use std::ffi::OsStr;
+use std::io::{BufRead, BufReader, Read};
+use std::os::unix::process::{CommandExt, ExitStatusExt};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Stdio};
+use std::sync::mpsc::{Receiver, RecvTimeoutError, channel};
+use std::sync::{Arc, Mutex};
+use std::thread;
+use std::time::{Duration, Instant};
+
+/// The binary under test.
+pub fn bin() -> &'static str {
+    env!("CARGO_BIN_EXE_timeout-run")
+}
+
+/// The misbehaving helper program (tests/helper.py).
+pub fn helper() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helper.py")
+}
+
+/// Default watchdog: no test run may take longer than this.
+pub const WATCHDOG: Duration = Duration::from_secs(20);
+
+/// `timeout-run ARGS...` ready to be configured and started.
+pub fn cmd<I, S>(args: I) -> Command
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    let mut c = Command::new(bin());
+    c.args(args);
+    c.env_remove("TIMEOUT_RUN_DEADLINE");
+    c.env_remove("TIMEOUT_RUN_LOG");
+    c
+}
+
+/// A running timeout-run with its stdout delivered line by line and stderr collected.
+pub struct Running {
+    pub child: Child,
+    lines: Receiver<String>,
+    stdout: Arc<Mutex<String>>,
+    stderr: Arc<Mutex<String>>,
+    started: Instant,
+    watchdog: Duration,
+}
+
+/// A finished run.
+#[derive(Debug)]
+pub struct Finished {
+    pub status: ExitStatus,
+    pub stdout: String,
+    pub stderr: String,
+    pub elapsed: Duration,
+}
+
+impl Finished {
+    /// The exit code; panics (with the output) when it died by a signal.
+    pub fn code(&self) -> i32 {
+        self.status
+            .code()
+            .unwrap_or_else(|| panic!("expected an exit code, got {self:#?}"))
+    }
+
+    /// The signal it died by; panics when it exited.
+    pub fn signal(&self) -> i32 {
+        self.status
+            .signal()
+            .unwrap_or_else(|| panic!("expected a death by signal, got {self:#?}"))
+    }
+
+    pub fn assert_code(&self, code: i32) -> &Self {
+        assert_eq!(self.status.code(), Some(code), "{self:#?}");
+        self
+    }
+
+    pub fn assert_signal(&self, signal: i32) -> &Self {
+        assert_eq!(self.status.signal(), Some(signal), "{self:#?}");
+        self
+    }
+
+    pub fn assert_faster_than(&self, limit: Duration) -> &Self {
+        assert!(
+            self.elapsed < limit,
+            "took {:?} (limit {limit:?}): {self:#?}",
+            self.elapsed
+        );
+        self
+    }
+
+    pub fn assert_slower_than(&self, limit: Duration) -> &Self {
+        assert!(
+            self.elapsed >= limit,
+            "took only {:?} (min {limit:?}): {self:#?}",
+            self.elapsed
+        );
+        self
+    }
+
+    pub fn assert_stderr_contains(&self, needle: &str) -> &Self {
+        assert!(
+            self.stderr.contains(needle),
+            "stderr lacks {needle:?}: {self:#?}"
+        );
+        self
+    }
+
+    pub fn assert_stderr_lacks(&self, needle: &str) -> &Self {
+        assert!(
+            !self.stderr.contains(needle),
+            "stderr has {needle:?}: {self:#?}"
+        );
+        self
+    }
+
+    pub fn assert_stdout_contains(&self, needle: &str) -> &Self {
+        assert!(
+            self.stdout.contains(needle),
+            "stdout lacks {needle:?}: {self:#?}"
+        );
+        self
+    }
+}
+
+/// Starts a configured command with piped stdout/stderr, in its own process group so the
+/// watchdog can kill everything it started.
+pub fn start(mut command: Command) -> Running {
+    command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .process_group(0);
+    let mut child = command.spawn().expect("spawn timeout-run");
+    let started = Instant::now();
+    let (tx, lines) = channel();
+    let stdout = Arc::new(Mutex::new(String::new()));
+    let stderr = Arc::new(Mutex::new(String::new()));
+    let out = child.stdout.take().expect("stdout");
+    let all = Arc::clone(&stdout);
+    thread::spawn(move || {
+        for line in BufReader::new(out).lines() {
+            let Ok(line) = line else { break };
+            all.lock().unwrap().push_str(&format!("{line}\n"));
+            let _ = tx.send(line);
+        }
+    });
+    let mut err = child.stderr.take().expect("stderr");
+    let all = Arc::clone(&stderr);
+    thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = err.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            all.lock()
+                .unwrap()
+                .push_str(&String::from_utf8_lossy(&buf[..n]));
+        }
+    });
+    Running {
+        child,
+        lines,
+        stdout,
+        stderr,
+        started,
+        watchdog: WATCHDOG,
+    }
+}
+
+/// Starts `timeout-run ARGS...`.
+pub fn spawn<I, S>(args: I) -> Running
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    start(cmd(args))
+}
+
+/// Runs `timeout-run ARGS...` to completion under the watchdog.
+pub fn run<I, S>(args: I) -> Finished
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    spawn(args).finish()
+}
+
+impl Running {
+    pub fn pid(&self) -> i32 {
+        self.child.id() as i32
+    }
+
+    /// Waits for a stdout line equal to `want` (a readiness handshake); panics on timeout.
+    pub fn wait_for_line(&mut self, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let left = deadline.saturating_duration_since(Instant::now());
+            match self.lines.recv_timeout(left) {
+                Ok(line) if line == want => return,
+                Ok(_) => continue,
+                Err(RecvTimeoutError::Timeout) | Err(RecvTimeoutError::Disconnected) => {
+                    self.kill_all();
+                    panic!(
+                        "no line {want:?} within 10s\nstdout: {}\nstderr: {}",
+                        self.stdout.lock().unwrap(),
+                        self.stderr.lock().unwrap()
+                    );
+                }
+            }
+        }
+    }
+
+    /// Sends a signal to timeout-run.
+    pub fn signal(&self, signal: i32) {
+        // SAFETY: kill(2) on our own child, which is not reaped yet.
+        unsafe {
+            libc::kill(self.pid(), signal);
+        }
+    }
+
+    fn kill_all(&mut self) {
+        // SAFETY: kill(2) of the process group we created for this run.
+        unsafe {
+            libc::kill(-self.pid(), libc::SIGKILL);
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+
+    /// Waits for timeout-run to exit, at most the watchdog's time; on expiry kills its group and
+    /// fails with everything it printed.
+    pub fn finish(mut self) -> Finished {
+        let deadline = self.started + self.watchdog;
+        loop {
+            match self.child.try_wait().expect("try_wait") {
+                Some(status) => {
+                    let elapsed = self.started.elapsed();
+                    // Let the reader threads drain the pipes (they end when the pipes close,
+                    // which may be later if a leftover holds them: bounded).
+                    let drain = Instant::now() + Duration::from_secs(2);
+                    while Instant::now() < drain && Arc::strong_count(&self.stderr) > 1 {
+                        thread::sleep(Duration::from_millis(2));
+                    }
+                    return Finished {
+                        status,
+                        stdout: self.stdout.lock().unwrap().clone(),
+                        stderr: self.stderr.lock().unwrap().clone(),
+                        elapsed,
+                    };
+                }
+                None if Instant::now() >= deadline => {
+                    self.kill_all();
+                    panic!(
+                        "watchdog: still running after {:?}\nstdout: {}\nstderr: {}",
+                        self.watchdog,
+                        self.stdout.lock().unwrap(),
+                        self.stderr.lock().unwrap()
+                    );
+                }
+                None => thread::sleep(Duration::from_millis(2)),
+            }
+        }
+    }
+}
+
+/// Helper program arguments: `python3 tests/helper.py ACTIONS...`.
+pub fn helper_args(actions: &[&str]) -> Vec<String> {
+    let mut v = vec!["python3".to_owned(), helper().display().to_string()];
+    v.extend(actions.iter().map(|s| (*s).to_owned()));
+    v
+}
+
+/// `timeout-run OPTIONS... -- python3 helper.py ACTIONS...`
+pub fn with_helper(options: &[&str], actions: &[&str]) -> Vec<String> {
+    let mut v: Vec<String> = options.iter().map(|s| (*s).to_owned()).collect();
+    v.push("--".to_owned());
+    v.extend(helper_args(actions));
+    v
+}
+
+/// Whether a pid is alive (not gone, not a zombie).
+pub fn alive(pid: i32) -> bool {
+    match std::fs::read_to_string(format!("/proc/{pid}/stat")) {
+        Ok(stat) => {
+            let state = stat
+                .rsplit_once(')')
+                .map(|(_, r)| r.trim_start())
+                .unwrap_or("");
+            !state.starts_with('Z') && !state.starts_with('X')
+        }
+        Err(_) => false,
+    }
+}
+
+/// Reads a pid file written by the helper's `pids` action.
+pub fn read_pids(path: &Path) -> Vec<i32> {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        if let Ok(text) = std::fs::read_to_string(path) {
+            return text.lines().filter_map(|l| l.trim().parse().ok()).collect();
+        }
+        assert!(Instant::now() < deadline, "no pid file {}", path.display());
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Waits (bounded) until none of `pids` is alive; returns the survivors.
+pub fn survivors(pids: &[i32], within: Duration) -> Vec<i32> {
+    let deadline = Instant::now() + within;
+    loop {
+        let left: Vec<i32> = pids.iter().copied().filter(|p| alive(*p)).collect();
+        if left.is_empty() || Instant::now() >= deadline {
+            return left;
+        }
+        thread::sleep(Duration::from_millis(5));
+    }
+}
+
+/// Kills pids a failed test left behind.
+pub fn cleanup(pids: &[i32]) {
+    for p in pids {
+        // SAFETY: kill(2); the pids came from our own helper's pid file.
+        unsafe {
+            libc::kill(*p, libc::SIGKILL);
+        }
+    }
+}
+
+/// Whether we are root (cgroup and namespace tests need it).
+pub fn is_root() -> bool {
+    // SAFETY: geteuid has no side effects.
+    unsafe { libc::geteuid() == 0 }
+}
+
+/// Whether a writable cgroup v2 hierarchy is available, with the reason when not.
+pub fn cgroup_unavailable() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    if !info.lines().any(|l| l.contains(" - cgroup2 ")) {
+        return Some("no cgroup v2 hierarchy mounted".into());
+    }
+    if !is_root() {
+        return Some("not root: cannot create a cgroup".into());
+    }
+    let probe = run(["--contain", "cgroup", "true"]);
+    if probe.status.code() != Some(0) {
+        return Some(format!(
+            "cgroup creation fails here: {}",
+            probe.stderr.trim()
+        ));
+    }
+    None
+}
+
+/// Prints why a test is skipped, visibly in the test output.
+pub fn skip(test: &str, why: &str) {
+    eprintln!("SKIPPED {test}: {why}");
+}
+
+/// A fresh temporary directory.
+pub fn tempdir() -> tempfile::TempDir {
+    tempfile::tempdir().expect("tempdir")
+}

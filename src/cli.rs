@@ -89,6 +89,36 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "WHAT", default_value_t = LeftoversArg::Kill)]
     pub leftovers: LeftoversArg,
 
+    /// Stop the command if it writes nothing to stdout or stderr for this long (its output is
+    /// then relayed through pipes, so it is no longer a terminal)
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub idle_timeout: Option<String>,
+
+    /// Run the command again after a failed attempt, up to N more times
+    #[arg(long, value_name = "N", default_value_t = 0)]
+    pub retries: u32,
+
+    /// Pause between attempts
+    #[arg(
+        long,
+        value_name = "DURATION",
+        default_value = "1s",
+        allow_hyphen_values = true
+    )]
+    pub retry_delay: String,
+
+    /// Which failures are retried
+    #[arg(long, value_enum, value_name = "WHEN", default_value_t = RetryOnArg::Any)]
+    pub retry_on: RetryOnArg,
+
+    /// Print a progress line on stderr at this interval
+    #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
+    pub heartbeat: Option<String>,
+
+    /// Write a JSON summary to PATH ('-' for stderr)
+    #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
+    pub report: Option<std::path::PathBuf>,
+
     /// Print lifecycle events on stderr (-vv debug, -vvv trace)
     #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
@@ -128,6 +158,17 @@ pub enum LeftoversArg {
     Wait,
     /// Leave them running (GNU timeout's behaviour)
     Keep,
+}
+
+/// `--retry-on`: which failed attempts are run again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum RetryOnArg {
+    /// Any failure: a time-out, a non-zero exit, a death by signal
+    Any,
+    /// Only time-outs (deadline or idle)
+    Timeout,
+    /// Only failures that are not time-outs
+    Error,
 }
 
 #[cfg(test)]

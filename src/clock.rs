@@ -71,7 +71,6 @@ pub fn parse_unix_seconds(text: &str) -> Option<SystemTime> {
 }
 
 /// Formats a wall-clock time as RFC 3339 in UTC with microseconds.
-#[expect(dead_code, reason = "used by the JSON report")]
 pub fn rfc3339(t: SystemTime) -> String {
     humantime::format_rfc3339_micros(t).to_string()
 }

@@ -4,7 +4,9 @@ use std::ffi::{OsStr, OsString};
 use std::fmt;
 use std::time::{Duration, SystemTime};
 
-use crate::cli::{Cli, ContainArg, LeftoversArg};
+use std::path::PathBuf;
+
+use crate::cli::{Cli, ContainArg, LeftoversArg, RetryOnArg};
 use crate::clock;
 use crate::duration::{self, InvalidDuration};
 use crate::signal::{InvalidSignal, Signal};
@@ -37,8 +39,31 @@ pub struct Config {
     pub contain: Contain,
     /// Descendants alive after the command exits on its own.
     pub leftovers: Leftovers,
+    /// Stop the command after this long without output; `None` = no idle limit.
+    pub idle_timeout: Option<Duration>,
+    /// Extra attempts after a failed one.
+    pub retries: u32,
+    /// Pause between attempts.
+    pub retry_delay: Duration,
+    /// Which failures are retried.
+    pub retry_on: RetryOn,
+    /// Progress line interval; `None` = no heartbeat.
+    pub heartbeat: Option<Duration>,
+    /// Where the JSON report goes (`-` = stderr).
+    pub report: Option<PathBuf>,
     /// How much timeout-run says on stderr.
     pub verbosity: Verbosity,
+}
+
+/// Which failed attempts are run again.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RetryOn {
+    /// Every failure.
+    Any,
+    /// Time-outs only.
+    Timeout,
+    /// Failures other than time-outs.
+    Error,
 }
 
 /// How the command's tree is held.
@@ -171,6 +196,15 @@ impl Config {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
         };
+        let optional = |v: &Option<String>| -> Result<Option<Duration>, ConfigError> {
+            Ok(v.as_deref()
+                .map(duration::parse)
+                .transpose()?
+                .filter(|d| !d.is_zero()))
+        };
+        let idle_timeout = optional(&cli.idle_timeout)?;
+        let heartbeat = optional(&cli.heartbeat)?;
+        let retry_delay = duration::parse(&cli.retry_delay)?;
         let verbosity = match (cli.quiet, cli.verbose) {
             (true, _) => Verbosity::Quiet,
             (false, 0) => Verbosity::Normal,
@@ -198,6 +232,16 @@ impl Config {
                 LeftoversArg::Wait => Leftovers::Wait,
                 LeftoversArg::Keep => Leftovers::Keep,
             },
+            idle_timeout,
+            retries: cli.retries,
+            retry_delay,
+            retry_on: match cli.retry_on {
+                RetryOnArg::Any => RetryOn::Any,
+                RetryOnArg::Timeout => RetryOn::Timeout,
+                RetryOnArg::Error => RetryOn::Error,
+            },
+            heartbeat,
+            report: cli.report,
             verbosity,
         })
     }

@@ -132,12 +132,12 @@ impl EventSource {
         Ok(())
     }
 
-    /// Sleeps until a signal, the timer, or one of `extra` is readable.
-    pub fn wait(&mut self, extra: &[BorrowedFd<'_>]) -> io::Result<Ready> {
+    /// Sleeps until a signal, the timer, or one of `extra` (with its events) is ready.
+    pub fn wait(&mut self, extra: &[(BorrowedFd<'_>, PollFlags)]) -> io::Result<Ready> {
         let mut fds = Vec::with_capacity(2 + extra.len());
         fds.push(PollFd::new(self.signals.as_fd(), PollFlags::POLLIN));
         fds.push(PollFd::new(self.timer.as_fd(), PollFlags::POLLIN));
-        fds.extend(extra.iter().map(|fd| PollFd::new(*fd, PollFlags::POLLIN)));
+        fds.extend(extra.iter().map(|(fd, events)| PollFd::new(*fd, *events)));
         loop {
             match poll(&mut fds, PollTimeout::NONE) {
                 Ok(_) => break,

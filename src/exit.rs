@@ -59,7 +59,11 @@ pub enum Outcome {
     /// A timer fired and the stop sequence ended the tree.
     TimedOut { expiry: Expiry, status: Status },
     /// timeout-run received a termination signal and stopped the tree.
-    Cancelled { signal: Signal, status: Status },
+    /// (No status when the signal came between attempts, with no command running.)
+    Cancelled {
+        signal: Signal,
+        status: Option<Status>,
+    },
     /// The command never ran.
     SpawnFailed(SpawnFailure),
 }
@@ -191,11 +195,7 @@ mod tests {
     #[test]
     fn cancellation_re_raises_the_received_signal() {
         for signal in [Signal::INT, Signal::TERM, Signal::HUP, Signal::QUIT] {
-            for status in [
-                Status::Code(0),
-                Status::Signal(signal),
-                Status::Signal(KILL),
-            ] {
+            for status in [None, Some(Status::Code(0)), Some(Status::Signal(KILL))] {
                 let out = Outcome::Cancelled { signal, status };
                 assert_eq!(both(out), (Exit::Raise(signal), Exit::Raise(signal)));
             }

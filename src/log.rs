@@ -16,6 +16,12 @@ pub fn fatal(message: impl fmt::Display) {
     let _ = writeln!(std::io::stderr().lock(), "timeout-run: {message}");
 }
 
+/// Prints one `timeout-run:` line that was asked for explicitly (the heartbeat), whatever the
+/// verbosity. Never panics.
+pub fn line(message: impl fmt::Display) {
+    let _ = writeln!(std::io::stderr().lock(), "timeout-run: {message}");
+}
+
 /// Installs the stderr logger. `TIMEOUT_RUN_LOG` overrides the verbosity; a bad directive is
 /// reported and ignored.
 pub fn init(verbosity: Verbosity) {

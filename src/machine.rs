@@ -72,8 +72,9 @@ pub enum Action {
     Send { signal: Signal, why: Why },
     /// SIGKILL the whole tree.
     Kill { why: Why },
-    /// Stop timeout-run itself (job-control suspend from the terminal), after the tree.
-    Suspend,
+    /// Stop timeout-run itself by this job-control signal (Ctrl-Z at the terminal), after the
+    /// tree, so the shell sees the whole job stopped.
+    Suspend { signal: Signal },
     /// Print a heartbeat line.
     Heartbeat {
         elapsed: Duration,
@@ -109,7 +110,6 @@ pub enum Event {
     /// The last descendant was reaped.
     TreeEmpty,
     /// The command wrote output (resets the idle timer).
-    #[cfg_attr(not(test), expect(dead_code, reason = "fed by the idle-timeout relay"))]
     Output,
 }
 
@@ -168,7 +168,10 @@ impl Machine {
         let status = self.status?;
         Some(match self.reason {
             Some(StopReason::Expired(expiry)) => Outcome::TimedOut { expiry, status },
-            Some(StopReason::Cancelled(signal)) => Outcome::Cancelled { signal, status },
+            Some(StopReason::Cancelled(signal)) => Outcome::Cancelled {
+                signal,
+                status: Some(status),
+            },
             Some(StopReason::Leftovers) | None => Outcome::Finished(status),
         })
     }
@@ -264,15 +267,16 @@ impl Machine {
     ) {
         // A terminal-generated signal reached the command directly when it shares our group.
         let relay = !(from_terminal && self.settings.shares_terminal_group);
-        if from_terminal && signal == Signal::TSTP {
-            // Ctrl-Z: suspend the whole job, timeout-run included, so the shell sees it stopped.
+        if from_terminal && [Signal::TSTP, Signal::TTIN, Signal::TTOU].contains(&signal) {
+            // Ctrl-Z (or a background read): suspend the whole job, timeout-run included, so
+            // the shell sees it stopped and `fg` resumes it.
             if relay {
                 actions.push(Action::Send {
                     signal,
                     why: Why::Forward,
                 });
             }
-            actions.push(Action::Suspend);
+            actions.push(Action::Suspend { signal });
             return;
         }
         if !signal.is_termination() {
@@ -524,7 +528,7 @@ mod tests {
             m.outcome(),
             Some(Outcome::Cancelled {
                 signal: INT,
-                status: Status::Code(0)
+                status: Some(Status::Code(0))
             })
         );
     }
@@ -616,11 +620,14 @@ mod tests {
             signal: Signal::TSTP,
             from_terminal: true,
         };
-        assert_eq!(m.handle(ctrl_z, at(10)), [Action::Suspend]);
+        let suspend = Action::Suspend {
+            signal: Signal::TSTP,
+        };
+        assert_eq!(m.handle(ctrl_z, at(10)), [suspend]);
         let mut m = machine(settings());
         assert_eq!(
             m.handle(ctrl_z, at(10)),
-            [send(Signal::TSTP, Why::Forward), Action::Suspend]
+            [send(Signal::TSTP, Why::Forward), suspend]
         );
         assert_eq!(m.phase(), Phase::Running);
     }

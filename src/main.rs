@@ -9,6 +9,8 @@ mod exit;
 mod log;
 mod machine;
 mod process;
+mod relay;
+mod report;
 mod run;
 mod signal;
 mod supervisor;

@@ -1,13 +1,18 @@
-//! The switchboard: parse, validate, set up logging, supervise, decide the exit.
+//! The switchboard: parse, validate, set up logging, supervise (with retries), report, decide
+//! the exit.
+
+use std::time::SystemTime;
 
 use clap::Parser;
 
 use crate::cli::Cli;
 use crate::clock;
-use crate::config::{self, Config};
-use crate::exit::{self, Exit};
+use crate::config::{self, Config, RetryOn};
+use crate::duration;
+use crate::exit::{self, Exit, Outcome, SpawnFailure, Status};
 use crate::log;
-use crate::supervisor::Supervisor;
+use crate::report::{self, Destination, Rusage};
+use crate::supervisor::{Attempt, Supervisor};
 
 /// Runs timeout-run and returns how it must end.
 pub fn main() -> Exit {
@@ -41,28 +46,149 @@ pub fn main() -> Exit {
     if let Some(v) = bad_inherited {
         tracing::warn!("ignoring unreadable {}={v:?}", config::DEADLINE_ENV);
     }
-    supervise(&config)
+    // The report's destination is opened before anything runs: a bad path is a usage error.
+    let destination = match config.report.as_deref().map(Destination::open).transpose() {
+        Ok(d) => d,
+        Err(e) => {
+            let path = config
+                .report
+                .as_deref()
+                .unwrap_or(std::path::Path::new("-"));
+            log::fatal(format!("cannot write report '{}': {e}", path.display()));
+            return Exit::Code(exit::FAILURE);
+        }
+    };
+    let started_at = SystemTime::now();
+    let (attempts, outcome) = supervise(&config);
+    let exit = exit::decide(outcome, config.preserve_status);
+    tracing::info!("exiting with status {}", exit.shell_code());
+    if let Some(destination) = destination {
+        let rusage = Rusage::children();
+        destination.write(&report::build(
+            &config, &attempts, outcome, exit, started_at, rusage,
+        ));
+    }
+    exit
 }
 
-fn supervise(config: &Config) -> Exit {
+/// Runs the attempts; returns them and the final outcome.
+fn supervise(config: &Config) -> (Vec<Attempt>, Outcome) {
+    let internal = Outcome::SpawnFailed(SpawnFailure::Internal);
     let mut supervisor = match Supervisor::new(config) {
         Ok(s) => s,
         Err(e) => {
             log::fatal(format!("{e:#}"));
-            return Exit::Code(exit::FAILURE);
+            return (Vec::new(), internal);
         }
     };
-    let result = supervisor.run(1);
-    supervisor.restore_terminal();
-    match result {
-        Ok(attempt) => {
-            let exit = exit::decide(attempt.outcome, config.preserve_status);
-            tracing::info!("exiting with status {}", exit.shell_code());
-            exit
+    let total = config.retries.saturating_add(1);
+    let mut attempts: Vec<Attempt> = Vec::new();
+    let mut outcome = internal;
+    for number in 1..=total {
+        match supervisor.run(number) {
+            Ok(attempt) => {
+                outcome = attempt.outcome;
+                attempts.push(attempt);
+            }
+            Err(e) => {
+                log::fatal(format!("{e:#}"));
+                outcome = internal;
+                break;
+            }
         }
-        Err(e) => {
-            log::fatal(format!("{e:#}"));
-            Exit::Code(exit::FAILURE)
+        let deadline_passed = config.deadline.is_some_and(|d| d <= SystemTime::now());
+        if number == total || !should_retry(config.retry_on, outcome) || deadline_passed {
+            break;
+        }
+        tracing::warn!(
+            "attempt {number} of {total} {}; retrying in {}",
+            describe(outcome),
+            duration::display(config.retry_delay)
+        );
+        match supervisor.delay(config.retry_delay) {
+            Ok(None) => {}
+            Ok(Some(signal)) => {
+                tracing::info!("received {signal} between attempts: stopping");
+                outcome = Outcome::Cancelled {
+                    signal,
+                    status: None,
+                };
+                break;
+            }
+            Err(e) => {
+                log::fatal(format!("{e:#}"));
+                break;
+            }
+        }
+    }
+    supervisor.restore_terminal();
+    (attempts, outcome)
+}
+
+/// Whether a finished attempt is run again under `--retry-on`.
+fn should_retry(retry_on: RetryOn, outcome: Outcome) -> bool {
+    let timed_out = match outcome {
+        Outcome::Finished(Status::Code(0)) | Outcome::Cancelled { .. } => return false,
+        Outcome::TimedOut { .. } => true,
+        Outcome::Finished(_) | Outcome::SpawnFailed(_) => false,
+    };
+    match retry_on {
+        RetryOn::Any => true,
+        RetryOn::Timeout => timed_out,
+        RetryOn::Error => !timed_out,
+    }
+}
+
+fn describe(outcome: Outcome) -> String {
+    match outcome {
+        Outcome::Finished(Status::Code(code)) => format!("exited with status {code}"),
+        Outcome::Finished(Status::Signal(s)) => format!("was killed by {s}"),
+        Outcome::TimedOut { .. } => "timed out".to_owned(),
+        Outcome::Cancelled { signal, .. } => format!("was cancelled by {signal}"),
+        Outcome::SpawnFailed(_) => "could not start".to_owned(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::exit::Expiry;
+    use crate::signal::Signal;
+
+    #[test]
+    fn retry_policy() {
+        let ok = Outcome::Finished(Status::Code(0));
+        let failed = Outcome::Finished(Status::Code(1));
+        let killed = Outcome::Finished(Status::Signal(Signal::KILL));
+        let timed_out = Outcome::TimedOut {
+            expiry: Expiry::Deadline,
+            status: Status::Code(0),
+        };
+        let idle = Outcome::TimedOut {
+            expiry: Expiry::Idle,
+            status: Status::Code(0),
+        };
+        let cancelled = Outcome::Cancelled {
+            signal: Signal::INT,
+            status: None,
+        };
+        let missing = Outcome::SpawnFailed(SpawnFailure::NotFound);
+        for (outcome, any, timeout, error) in [
+            (ok, false, false, false),
+            (failed, true, false, true),
+            (killed, true, false, true),
+            (timed_out, true, true, false),
+            (idle, true, true, false),
+            (cancelled, false, false, false),
+            (missing, true, false, true),
+        ] {
+            assert_eq!(should_retry(RetryOn::Any, outcome), any, "{outcome:?}");
+            assert_eq!(
+                should_retry(RetryOn::Timeout, outcome),
+                timeout,
+                "{outcome:?}"
+            );
+            assert_eq!(should_retry(RetryOn::Error, outcome), error, "{outcome:?}");
         }
     }
 }

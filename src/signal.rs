@@ -94,6 +94,8 @@ impl Signal {
     pub const KILL: Signal = Signal(libc::SIGKILL);
     pub const CONT: Signal = Signal(libc::SIGCONT);
     pub const TSTP: Signal = Signal(libc::SIGTSTP);
+    pub const TTIN: Signal = Signal(libc::SIGTTIN);
+    pub const TTOU: Signal = Signal(libc::SIGTTOU);
     pub const CHLD: Signal = Signal(libc::SIGCHLD);
 
     /// Wraps a raw number; `None` when the system has no such signal.

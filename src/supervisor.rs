@@ -13,14 +13,15 @@ use crate::config::{Config, Contain, DEADLINE_ENV, Leftovers};
 use crate::duration;
 use crate::events::{EventSource, Inherited};
 use crate::exit::{Expiry, Outcome, Status};
+use crate::log;
 use crate::machine::{Action, Event, Machine, Phase, Settings, StopReason, Why};
 use crate::process::{self, SpawnPlan};
+use crate::relay::Relay;
 use crate::signal::Signal;
 use crate::terminal::Terminal;
 use crate::tree::{self, Cgroup, Mechanism, Tree};
 
 /// A signal timeout-run sent, for the report.
-#[expect(dead_code, reason = "read by the JSON report")]
 #[derive(Debug, Clone)]
 pub struct SentSignal {
     pub signal: Signal,
@@ -34,7 +35,6 @@ pub struct SentSignal {
 }
 
 /// What one run of the command did.
-#[expect(dead_code, reason = "read by the JSON report")]
 #[derive(Debug, Clone)]
 pub struct Attempt {
     pub number: u32,
@@ -104,6 +104,17 @@ impl<'a> Supervisor<'a> {
         let shares_terminal_group = self.terminal.is_some() || config.foreground;
         let cgroup = self.make_cgroup(number)?;
         let name = config.command_name();
+        let (mut relay, ends) = match config.idle_timeout {
+            Some(_) => {
+                let (relay, ends) = Relay::new().context("cannot create the output pipes")?;
+                (Some(relay), Some(ends))
+            }
+            None => (None, None),
+        };
+        let (stdout, stderr) = match ends {
+            Some(e) => (Some(e.stdout), Some(e.stderr)),
+            None => (None, None),
+        };
         let plan = SpawnPlan {
             command: &config.command,
             new_group: !shares_terminal_group,
@@ -111,8 +122,8 @@ impl<'a> Supervisor<'a> {
             stop_signal: config.stop_signal,
             inherited: self.inherited,
             env,
-            stdout: None,
-            stderr: None,
+            stdout,
+            stderr,
         };
         let mut attempt = Attempt {
             number,
@@ -173,8 +184,8 @@ impl<'a> Supervisor<'a> {
             grace: config.grace,
             leftovers: config.leftovers,
             deadline,
-            idle_timeout: None,
-            heartbeat: None,
+            idle_timeout: config.idle_timeout,
+            heartbeat: config.heartbeat,
             shares_terminal_group,
         };
         let mut machine = Machine::new(settings, start);
@@ -183,9 +194,17 @@ impl<'a> Supervisor<'a> {
 
         while machine.phase() != Phase::Done {
             self.events.arm(machine.next_wakeup())?;
-            let ready = self.events.wait(&[])?;
+            let ready = match &relay {
+                Some(r) => self.events.wait(&r.interest())?,
+                None => self.events.wait(&[])?,
+            };
             let now = Instant::now();
             let mut queue: Vec<Event> = Vec::new();
+            if let Some(r) = relay.as_mut().filter(|_| !ready.extra.is_empty())
+                && r.pump() > 0
+            {
+                queue.push(Event::Output);
+            }
             let mut chld = false;
             if ready.signals {
                 for received in self.events.read_signals() {
@@ -269,6 +288,9 @@ impl<'a> Supervisor<'a> {
             }
         }
 
+        if let Some(r) = relay.as_mut() {
+            r.drain();
+        }
         tree.release(config.leftovers == Leftovers::Keep && machine.stop_reason().is_none());
         attempt.escalated = machine.escalated();
         attempt.outcome = machine
@@ -277,6 +299,29 @@ impl<'a> Supervisor<'a> {
         attempt.ended_at = SystemTime::now();
         attempt.duration = Instant::now().since(start);
         Ok(attempt)
+    }
+
+    /// Sleeps `delay` between attempts. A termination signal ends the wait at once and is
+    /// returned (the caller then ends as cancelled); other signals have nobody to go to.
+    pub fn delay(&mut self, delay: Duration) -> Result<Option<Signal>> {
+        let until = Instant::now().add(delay);
+        loop {
+            if Instant::now() >= until {
+                return Ok(None);
+            }
+            self.events.arm(Some(until))?;
+            let ready = self.events.wait(&[])?;
+            if ready.signals {
+                for received in self.events.read_signals() {
+                    if received.signal == Signal::CHLD {
+                        // Leftovers kept from the last attempt, or adopted orphans.
+                        process::reap();
+                    } else if received.signal.is_termination() {
+                        return Ok(Some(received.signal));
+                    }
+                }
+            }
+        }
     }
 
     fn make_cgroup(&self, number: u32) -> Result<Option<Cgroup>> {
@@ -346,21 +391,40 @@ impl<'a> Supervisor<'a> {
                     at,
                 });
             }
-            Action::Suspend => {
-                tracing::debug!("suspended from the terminal: stopping timeout-run too");
-                // SAFETY: kill(2) on our own pid; SIGSTOP cannot be caught or blocked.
-                unsafe {
-                    libc::kill(libc::getpid(), libc::SIGSTOP);
-                }
+            Action::Suspend { signal } => {
+                tracing::debug!(
+                    "suspended from the terminal by {signal}: stopping timeout-run too"
+                );
+                suspend_self(signal);
                 tracing::debug!("resumed");
             }
             Action::Heartbeat { elapsed, remaining } => {
                 let left = remaining
                     .map(|r| format!(" ({} left)", duration::display(r)))
                     .unwrap_or_default();
-                tracing::warn!("still running after {}{left}", duration::display(elapsed));
+                log::line(format!(
+                    "still running after {}{left}",
+                    duration::display(elapsed)
+                ));
             }
         }
+    }
+}
+
+/// Stops timeout-run by `signal` (default action: stop), as a job-control stop would stop any
+/// process, so the shell reports the job as it would without timeout-run. The signal is blocked
+/// for the signalfd; unblocking it with one pending delivers it before kill() returns, and it is
+/// blocked again once a SIGCONT resumes us.
+fn suspend_self(signal: Signal) {
+    // SAFETY: sigprocmask and kill on our own process with a local signal set; the signal's
+    // disposition is the default one (timeout-run installs no handlers), so no code runs.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal.raw());
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::kill(libc::getpid(), signal.raw());
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }
 

@@ -36,6 +36,16 @@ pub enum Mechanism {
 }
 
 impl Mechanism {
+    /// The name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Cgroup => "cgroup",
+            Mechanism::ProcessGroup => "process_group",
+            Mechanism::SharedGroup => "shared_group",
+            Mechanism::Child => "child",
+        }
+    }
+
     pub fn describe(self) -> &'static str {
         match self {
             Mechanism::Cgroup => "cgroup",

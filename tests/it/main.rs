@@ -4,3 +4,6 @@
 mod util;
 
 mod basics;
+mod ci;
+mod terminal;
+mod tree;

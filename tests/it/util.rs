@@ -42,6 +42,7 @@ where
 /// A running timeout-run with its stdout delivered line by line and stderr collected.
 pub struct Running {
     pub child: Child,
+    readers: Vec<thread::JoinHandle<()>>,
     lines: Receiver<String>,
     stdout: Arc<Mutex<String>>,
     stderr: Arc<Mutex<String>>,
@@ -134,14 +135,16 @@ pub fn start(mut command: Command) -> Running {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
-    let mut child = command.spawn().expect("spawn timeout-run");
+    // Timed from before the spawn: timeout-run may run (and its timer start) before this
+    // thread gets the CPU back.
     let started = Instant::now();
+    let mut child = command.spawn().expect("spawn timeout-run");
     let (tx, lines) = channel();
     let stdout = Arc::new(Mutex::new(String::new()));
     let stderr = Arc::new(Mutex::new(String::new()));
     let out = child.stdout.take().expect("stdout");
     let all = Arc::clone(&stdout);
-    thread::spawn(move || {
+    let out_reader = thread::spawn(move || {
         for line in BufReader::new(out).lines() {
             let Ok(line) = line else { break };
             all.lock().unwrap().push_str(&format!("{line}\n"));
@@ -150,7 +153,7 @@ pub fn start(mut command: Command) -> Running {
     });
     let mut err = child.stderr.take().expect("stderr");
     let all = Arc::clone(&stderr);
-    thread::spawn(move || {
+    let err_reader = thread::spawn(move || {
         let mut buf = [0u8; 4096];
         while let Ok(n) = err.read(&mut buf) {
             if n == 0 {
@@ -163,6 +166,7 @@ pub fn start(mut command: Command) -> Running {
     });
     Running {
         child,
+        readers: vec![out_reader, err_reader],
         lines,
         stdout,
         stderr,
@@ -242,7 +246,7 @@ impl Running {
                     // Let the reader threads drain the pipes (they end when the pipes close,
                     // which may be later if a leftover holds them: bounded).
                     let drain = Instant::now() + Duration::from_secs(2);
-                    while Instant::now() < drain && Arc::strong_count(&self.stderr) > 1 {
+                    while Instant::now() < drain && self.readers.iter().any(|r| !r.is_finished()) {
                         thread::sleep(Duration::from_millis(2));
                     }
                     return Finished {

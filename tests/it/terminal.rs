@@ -1,0 +1,244 @@
+//! Terminal behaviour (SPEC §5) in a real terminal: tmux runs an interactive bash, keys are sent
+//! with `send-keys` and the screen is read with `capture-pane`.
+
+use std::process::{Command, Stdio};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use crate::util::*;
+
+/// A private tmux server running one interactive bash, killed on drop.
+struct Tmux {
+    socket: String,
+}
+
+impl Tmux {
+    fn start(test: &str) -> Option<Tmux> {
+        if Command::new("tmux").arg("-V").output().is_err() {
+            skip(test, "tmux is not installed");
+            return None;
+        }
+        let socket = format!("timeout-run-test-{}-{test}", std::process::id());
+        let t = Tmux { socket };
+        let ok = t
+            .tmux(&[
+                "-f",
+                "/dev/null",
+                "new-session",
+                "-d",
+                "-x",
+                "200",
+                "-y",
+                "50",
+            ])
+            .arg("env PS1='$ ' TERM=xterm bash --norc --noprofile")
+            .status()
+            .map(|s| s.success())
+            .unwrap_or(false);
+        if !ok {
+            skip(test, "tmux cannot start a session here");
+            return None;
+        }
+        t.wait_for("the prompt", |s| s.contains('$'));
+        Some(t)
+    }
+
+    fn tmux(&self, args: &[&str]) -> Command {
+        let mut c = Command::new("tmux");
+        c.args(["-L", &self.socket]).args(args);
+        c.stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null());
+        c.env_remove("TIMEOUT_RUN_DEADLINE");
+        c
+    }
+
+    /// Types a line and presses Enter.
+    fn line(&self, text: &str) {
+        let _ = self.tmux(&["send-keys", "-l", text]).status();
+        self.key("Enter");
+    }
+
+    /// Presses a key (`C-c`, `C-z`, `Enter`).
+    fn key(&self, key: &str) {
+        let _ = self.tmux(&["send-keys", key]).status();
+    }
+
+    fn screen(&self) -> String {
+        let out = self
+            .tmux(&["capture-pane", "-p", "-J", "-S", "-200"])
+            .output()
+            .expect("capture-pane");
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Waits (at most 10 s) until the screen satisfies `ready`; fails with the screen.
+    fn wait_for(&self, what: &str, ready: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let screen = self.screen();
+            if ready(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "waited 10 s for {what}; screen:\n{screen}"
+            );
+            thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    fn wait_for_text(&self, text: &str) -> String {
+        self.wait_for(text, |s| s.contains(text))
+    }
+
+    /// Waits for a screen line that is exactly `line` (not the echo of a typed command).
+    fn wait_for_line(&self, line: &str) -> String {
+        self.wait_for(line, |s| s.lines().any(|l| l.trim_end() == line))
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self.tmux(&["kill-server"]).status();
+    }
+}
+
+fn helper_cmd(actions: &str) -> String {
+    format!("python3 {} {actions}", helper().display())
+}
+
+#[test]
+fn command_reads_the_terminal_without_sigttin() {
+    let Some(t) = Tmux::start("command_reads_the_terminal_without_sigttin") else {
+        return;
+    };
+    t.line(&format!(
+        "{} 30 {}; echo status=$?",
+        bin(),
+        helper_cmd("ready read")
+    ));
+    t.wait_for_line("ready");
+    t.line("hello");
+    t.wait_for_text("read: hello");
+    t.wait_for_text("status=0");
+}
+
+#[test]
+fn ctrl_c_reaches_the_command_once_and_twice_kills_at_once() {
+    let Some(t) = Tmux::start("ctrl_c_reaches_the_command_once") else {
+        return;
+    };
+    t.line(&format!(
+        "{} -g 60 60 {}",
+        bin(),
+        helper_cmd("log INT ready sleep 60")
+    ));
+    t.wait_for_line("ready");
+    t.key("C-c");
+    t.wait_for_text("got SIGINT");
+    // A relayed second copy would arrive within microseconds of the first.
+    thread::sleep(Duration::from_millis(300));
+    let screen = t.screen();
+    assert_eq!(screen.matches("got SIGINT").count(), 1, "{screen}");
+    let start = Instant::now();
+    t.key("C-c");
+    t.line("echo st=$?");
+    t.wait_for_text("st=130");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "second Ctrl-C did not kill at once"
+    );
+}
+
+#[test]
+fn ctrl_c_starts_the_grace_period() {
+    let Some(t) = Tmux::start("ctrl_c_starts_the_grace_period") else {
+        return;
+    };
+    // The command ignores Ctrl-C; the grace period (0.5 s) then ends it with SIGKILL.
+    t.line(&format!(
+        "{} -g 0.5 60 {}; echo st=$?",
+        bin(),
+        helper_cmd("log INT ready sleep 60")
+    ));
+    t.wait_for_line("ready");
+    t.key("C-c");
+    t.wait_for_text("got SIGINT");
+    t.line("echo after=$?");
+    t.wait_for_text("after=130");
+}
+
+#[test]
+fn ctrl_c_stops_a_shell_loop() {
+    let Some(t) = Tmux::start("ctrl_c_stops_a_shell_loop") else {
+        return;
+    };
+    t.line(&format!(
+        "bash -c 'for i in 1 2 3; do {} 60 {}; echo iter $i; done'",
+        bin(),
+        helper_cmd("ready sleep 60")
+    ));
+    t.wait_for_line("ready");
+    t.key("C-c");
+    t.line("echo loop=$?");
+    let screen = t.wait_for_text("loop=130");
+    assert!(!screen.contains("iter 1"), "{screen}");
+    assert_eq!(screen.matches("\nready").count(), 1, "{screen}");
+}
+
+#[test]
+fn ctrl_z_suspends_the_job_and_fg_resumes_it() {
+    let Some(t) = Tmux::start("ctrl_z_suspends_the_job_and_fg_resumes_it") else {
+        return;
+    };
+    t.line(&format!("{} 60 {}", bin(), helper_cmd("ready read")));
+    t.wait_for_line("ready");
+    t.key("C-z");
+    let screen = t.wait_for_text("Stopped");
+    assert!(!screen.contains("Stopped (signal)"), "{screen}");
+    t.line("fg");
+    thread::sleep(Duration::from_millis(200));
+    t.line("resumed-input");
+    t.wait_for_text("read: resumed-input");
+    t.line("echo st=$?");
+    t.wait_for_text("st=0");
+}
+
+#[test]
+fn terminal_settings_are_restored() {
+    let Some(t) = Tmux::start("terminal_settings_are_restored") else {
+        return;
+    };
+    let dir = tempdir();
+    let (before, after) = (dir.path().join("before"), dir.path().join("after"));
+    t.line(&format!(
+        "stty -g > {b}; {bin} -g 0.2 0.5 python3 -c 'import tty,time; tty.setraw(0); time.sleep(30)'; \
+         stty -g > {a}; echo done",
+        b = before.display(),
+        a = after.display(),
+        bin = bin()
+    ));
+    t.wait_for_line("done");
+    let (b, a) = (
+        std::fs::read_to_string(&before).unwrap(),
+        std::fs::read_to_string(&after).unwrap(),
+    );
+    assert_eq!(b, a, "terminal settings changed");
+}
+
+#[test]
+fn foreground_group_is_restored() {
+    let Some(t) = Tmux::start("foreground_group_is_restored") else {
+        return;
+    };
+    // A non-interactive shell does not take the terminal back; the inner interactive bash gives
+    // it to its own job and is killed: timeout-run must hand it back, or `read` fails.
+    t.line(&format!(
+        "bash -c '{} -g 0.2 0.5 bash --norc -ic \"sleep 60\"; read -r x; echo got=$x'",
+        bin()
+    ));
+    thread::sleep(Duration::from_millis(1500));
+    t.line("zz");
+    t.wait_for_text("got=zz");
+}

@@ -1,0 +1,355 @@
+//! The whole tree (SPEC §4): setsid'd and double-forked descendants, leftovers, zombies, in both
+//! containment modes, and as PID 1 of a pid namespace.
+
+use std::process::{Command, Stdio};
+use std::sync::mpsc::channel;
+use std::time::Duration;
+
+use crate::util::*;
+
+const SEC: Duration = Duration::from_secs(1);
+
+/// The containment modes this machine supports, each with the option that forces it.
+fn modes(test: &str) -> Vec<&'static str> {
+    let mut v = vec!["group"];
+    match cgroup_unavailable() {
+        None => v.push("cgroup"),
+        Some(why) => skip(&format!("{test} (cgroup mode)"), &why),
+    }
+    v
+}
+
+/// Runs the helper with a tree of every kind under a short timeout and checks that nothing of
+/// the tree is left when timeout-run exits.
+fn whole_tree_is_gone_after_timeout(mode: &str, tree_actions: &[&str]) {
+    let dir = tempdir();
+    let pids = dir.path().join("pids");
+    let mut actions: Vec<&str> = tree_actions.to_vec();
+    actions.extend(["pids", pids.to_str().unwrap(), "ready", "sleep", "30"]);
+    let args = with_helper(&["--contain", mode, "-v", "-t", "30", "-g", "2"], &actions);
+    let mut r = spawn(args);
+    r.wait_for_line("ready");
+    let pids = read_pids(&pids);
+    assert!(pids.iter().all(|p| alive(*p)), "tree not up: {pids:?}");
+    // Cut the wait short with SIGTERM to timeout-run: the same stop sequence as a timeout.
+    r.signal(libc::SIGTERM);
+    let f = r.finish();
+    f.assert_signal(libc::SIGTERM);
+    let left = survivors(&pids, Duration::ZERO);
+    cleanup(&left);
+    assert!(
+        left.is_empty(),
+        "{mode}: survivors {left:?} of {pids:?}\n{f:#?}"
+    );
+}
+
+#[test]
+fn setsid_and_double_forked_descendants_are_stopped() {
+    for mode in modes("setsid_and_double_forked_descendants_are_stopped") {
+        whole_tree_is_gone_after_timeout(mode, &["spawn", "3", "setsid", "3", "orphan", "3"]);
+    }
+}
+
+#[test]
+fn python_multiprocessing_pool_is_stopped() {
+    for mode in modes("python_multiprocessing_pool_is_stopped") {
+        whole_tree_is_gone_after_timeout(mode, &["pool", "4"]);
+    }
+}
+
+#[test]
+fn timeout_stops_descendants_that_ignore_the_stop_signal() {
+    for mode in modes("timeout_stops_descendants_that_ignore_the_stop_signal") {
+        let dir = tempdir();
+        let pids = dir.path().join("pids");
+        // The setsid'd grandchildren run `sh -c 'trap "" TERM; ...'` so only SIGKILL ends them.
+        let script = format!(
+            "for i in 1 2 3; do setsid sh -c 'trap \"\" TERM; while :; do sleep 1; done' & done; \
+             sleep 0.3; pgrep -P $$ > {p}.tmp; echo $$ >> {p}.tmp; mv {p}.tmp {p}; echo ready; wait",
+            p = pids.display()
+        );
+        let mut r = spawn([
+            "--contain",
+            mode,
+            "-t",
+            "1",
+            "-g",
+            "0.5",
+            "sh",
+            "-c",
+            &script,
+        ]);
+        r.wait_for_line("ready");
+        let pids = read_pids(&pids);
+        let f = r.finish();
+        f.assert_code(124);
+        let left = survivors(&pids, Duration::ZERO);
+        cleanup(&left);
+        assert!(left.is_empty(), "{mode}: survivors {left:?}");
+    }
+}
+
+/// Runs a pipeline `timeout-run ... | cat`-like: returns how long until stdout reached EOF.
+fn time_until_stdout_closes(args: &[&str]) -> (Duration, Option<i32>) {
+    let mut c = cmd(args);
+    c.stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .stdin(Stdio::null());
+    let start = std::time::Instant::now();
+    let child = c.spawn().unwrap();
+    let pid = child.id();
+    let (tx, rx) = channel();
+    std::thread::spawn(move || {
+        let out = child.wait_with_output();
+        let _ = tx.send(out.map(|o| o.status.code()));
+    });
+    match rx.recv_timeout(10 * SEC) {
+        Ok(Ok(code)) => (start.elapsed(), code),
+        _ => {
+            // SAFETY: kill(2) of our own child.
+            unsafe {
+                libc::kill(pid as i32, libc::SIGKILL);
+            }
+            panic!("pipeline still open after 10 s: {args:?}");
+        }
+    }
+}
+
+#[test]
+fn leftovers_are_killed_so_a_pipeline_never_hangs() {
+    for mode in modes("leftovers_are_killed_so_a_pipeline_never_hangs") {
+        let (elapsed, code) = time_until_stdout_closes(&[
+            "--contain",
+            mode,
+            "-t",
+            "30",
+            "--",
+            "sh",
+            "-c",
+            "setsid sleep 100 & echo started",
+        ]);
+        assert_eq!(code, Some(0));
+        assert!(elapsed < 5 * SEC, "{mode}: {elapsed:?}");
+    }
+}
+
+#[test]
+fn leftovers_wait_waits_for_descendants() {
+    let f = run([
+        "--leftovers",
+        "wait",
+        "-t",
+        "30",
+        "sh",
+        "-c",
+        "(sleep 0.5; echo late) & echo early",
+    ]);
+    f.assert_code(0)
+        .assert_stdout_contains("early")
+        .assert_stdout_contains("late")
+        .assert_slower_than(Duration::from_millis(450));
+}
+
+#[test]
+fn leftovers_wait_is_bounded_by_the_deadline() {
+    run([
+        "--leftovers",
+        "wait",
+        "-t",
+        "0.5",
+        "sh",
+        "-c",
+        "setsid sleep 100 & exit 0",
+    ])
+    .assert_code(124)
+    .assert_faster_than(5 * SEC);
+}
+
+#[test]
+fn leftovers_keep_leaves_them_running() {
+    let dir = tempdir();
+    let pidfile = dir.path().join("pid");
+    let script = format!("setsid sleep 100 & echo $! > {}", pidfile.display());
+    run(["--leftovers", "keep", "-t", "30", "sh", "-c", &script])
+        .assert_code(0)
+        .assert_faster_than(5 * SEC);
+    let pid = read_pids(&pidfile)[0];
+    let alive_after = alive(pid);
+    cleanup(&[pid]);
+    assert!(alive_after, "--leftovers keep killed the leftover");
+}
+
+#[test]
+fn foreground_signals_only_the_direct_child() {
+    let dir = tempdir();
+    let pidfile = dir.path().join("pid");
+    let script = format!(
+        "sleep 100 & echo $! > {}; exec sleep 100",
+        pidfile.display()
+    );
+    run(["--foreground", "-t", "0.3", "sh", "-c", &script])
+        .assert_code(124)
+        .assert_faster_than(5 * SEC);
+    let pid = read_pids(&pidfile)[0];
+    let alive_after = alive(pid);
+    cleanup(&[pid]);
+    assert!(alive_after, "--foreground reached a grandchild");
+}
+
+#[test]
+fn orphans_are_reaped_while_running() {
+    // 30 grandchildren that exit at once after being orphaned: timeout-run, as subreaper,
+    // adopts and reaps them while the command still runs.
+    let script = "for i in $(seq 30); do (sleep 0.01 &) ; done; sleep 0.5; echo ready; sleep 30";
+    let mut r = spawn(["-t", "30", "sh", "-c", script]);
+    r.wait_for_line("ready");
+    let me = r.pid();
+    let zombies = || -> usize {
+        let Ok(entries) = std::fs::read_dir("/proc") else {
+            return 0;
+        };
+        entries
+            .flatten()
+            .filter_map(|e| std::fs::read_to_string(e.path().join("stat")).ok())
+            .filter(|stat| {
+                let rest = stat.rsplit_once(')').map(|(_, r)| r).unwrap_or("");
+                let mut f = rest.split_whitespace();
+                let state = f.next().unwrap_or("");
+                let ppid: i32 = f.next().and_then(|p| p.parse().ok()).unwrap_or(0);
+                state == "Z" && ppid == me
+            })
+            .count()
+    };
+    let deadline = std::time::Instant::now() + 5 * SEC;
+    while zombies() > 0 && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let left = zombies();
+    r.signal(libc::SIGTERM);
+    let _ = r.finish();
+    assert_eq!(left, 0, "zombies of timeout-run while it runs");
+}
+
+#[test]
+fn forced_cgroup_mode_fails_cleanly_without_cgroups() {
+    if cgroup_unavailable().is_none() {
+        // Here cgroups work; the forced mode must use one and say so.
+        run(["-v", "--contain", "cgroup", "true"])
+            .assert_code(0)
+            .assert_stderr_contains("contained by cgroup");
+        run(["-v", "--contain", "group", "true"])
+            .assert_code(0)
+            .assert_stderr_contains("contained by process group");
+    } else {
+        run(["--contain", "cgroup", "true"]).assert_code(125);
+    }
+}
+
+#[test]
+fn cgroup_is_removed_afterwards() {
+    if let Some(why) = cgroup_unavailable() {
+        return skip("cgroup_is_removed_afterwards", &why);
+    }
+    let f = run([
+        "-v",
+        "--contain",
+        "cgroup",
+        "-t",
+        "0.3",
+        "sh",
+        "-c",
+        "setsid sleep 100 & sleep 100",
+    ]);
+    f.assert_code(124);
+    let line = f
+        .stderr
+        .lines()
+        .find(|l| l.contains("contained by cgroup"))
+        .unwrap();
+    let path = line.rsplit("cgroup ").next().unwrap().trim();
+    assert!(!std::path::Path::new(path).exists(), "{path} left behind");
+}
+
+// ---- PID 1 (SPEC §5) --------------------------------------------------------------------------
+
+fn pid_namespace_unavailable() -> Option<String> {
+    if !is_root() {
+        return Some("not root: cannot create a pid namespace".into());
+    }
+    let ok = Command::new("unshare")
+        .args(["--pid", "--fork", "--mount-proc", "true"])
+        .stdout(Stdio::null())
+        .stderr(Stdio::null())
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    (!ok).then(|| "unshare --pid --fork --mount-proc does not work here".into())
+}
+
+fn in_pid_namespace(args: &[&str]) -> Command {
+    let mut c = Command::new("unshare");
+    c.args(["--pid", "--fork", "--mount-proc", bin()])
+        .args(args);
+    c.env_remove("TIMEOUT_RUN_DEADLINE");
+    c
+}
+
+#[test]
+fn as_pid_1_orphans_are_reaped_and_the_tree_stopped() {
+    if let Some(why) = pid_namespace_unavailable() {
+        return skip("as_pid_1_orphans_are_reaped_and_the_tree_stopped", &why);
+    }
+    // Inside: orphans exit and must be reaped by PID 1. A zombie may exist for an instant
+    // before its parent reaps it, so the census is repeated until it reads zero (bounded).
+    let script = "for i in $(seq 20); do (sleep 0.01 &); done; \
+                  for i in $(seq 100); do z=$(ps -eo stat= | grep -c '^Z'); \
+                  [ \"$z\" = 0 ] && break; sleep 0.05; done; \
+                  echo zombies=$z; echo pid=$PPID; setsid sleep 100 & sleep 100";
+    let f = start(in_pid_namespace(&["-t", "8", "sh", "-c", script])).finish();
+    f.assert_code(124)
+        .assert_stdout_contains("zombies=0")
+        .assert_stdout_contains("pid=1")
+        .assert_faster_than(15 * SEC);
+}
+
+#[test]
+fn as_pid_1_sigterm_starts_the_stop_sequence() {
+    if let Some(why) = pid_namespace_unavailable() {
+        return skip("as_pid_1_sigterm_starts_the_stop_sequence", &why);
+    }
+    let mut actions = helper_args(&["trap", "TERM", "3", "ready", "sleep", "30"]);
+    actions.insert(0, "--".into());
+    let mut args = vec!["-t".to_owned(), "30".into()];
+    args.extend(actions);
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    let mut r = start(in_pid_namespace(&args));
+    r.wait_for_line("ready");
+    // unshare's child is timeout-run, PID 1 of the namespace.
+    let unshare = r.pid();
+    let children =
+        std::fs::read_to_string(format!("/proc/{unshare}/task/{unshare}/children")).unwrap();
+    let pid1: i32 = children.split_whitespace().next().unwrap().parse().unwrap();
+    // SAFETY: kill(2) of a process we started.
+    unsafe {
+        libc::kill(pid1, libc::SIGTERM);
+    }
+    let f = r.finish();
+    f.assert_stdout_contains("got SIGTERM")
+        .assert_faster_than(10 * SEC);
+    // PID 1 cannot die by its own signal: it exits 128+15 instead, which unshare passes on.
+    assert!(
+        f.status.code() == Some(143) || f.status.signal_compat() == Some(libc::SIGTERM),
+        "{f:#?}"
+    );
+}
+
+trait SignalCompat {
+    fn signal_compat(&self) -> Option<i32>;
+}
+
+impl SignalCompat for std::process::ExitStatus {
+    fn signal_compat(&self) -> Option<i32> {
+        use std::os::unix::process::ExitStatusExt;
+        self.signal()
+    }
+}

@@ -181,3 +181,116 @@ mod tests {
         Cli::command().debug_assert();
     }
 }
+
+/// Generated files (completions, man page), rendered from this definition. A unit test compares
+/// them with the committed copies; `TIMEOUT_RUN_REGENERATE=1 cargo test generated` rewrites them.
+#[cfg(test)]
+mod generated {
+    use super::Cli;
+    use clap::CommandFactory;
+    use clap_complete::Shell;
+    use std::path::Path;
+
+    const MAN_EXTRA: &str = r#".SH "EXIT STATUS"
+.TP
+\fIN\fR
+the command exited with code N
+.TP
+\fB124\fR
+the time limit, \fB\-\-deadline\fR or \fB\-\-idle\-timeout\fR was reached (even when SIGKILL was needed); with \fB\-\-preserve\-status\fR, the command's own status instead (128+S for a death by signal S)
+.TP
+\fB125\fR
+timeout\-run itself failed: bad option or value, unknown signal, missing command, unwritable report, internal error
+.TP
+\fB126\fR
+the command was found but could not be executed
+.TP
+\fB127\fR
+the command was not found
+.TP
+death by signal S
+the command was killed by a signal S that timeout\-run did not send, or timeout\-run received INT, TERM, HUP or QUIT and stopped the command: timeout\-run dies by S, so the caller sees 128+S and a shell loop stops
+.SH ENVIRONMENT
+.TP
+\fBTIMEOUT_RUN_DEADLINE\fR
+Set for the command when a limit applies: the absolute deadline in Unix seconds with a fraction. A timeout\-run that finds it in its own environment uses the earlier of it and its own limit, so nested runs end together.
+.TP
+\fBTIMEOUT_RUN_LOG\fR
+A tracing filter directive (e.g. \fBdebug\fR) that overrides \fB\-v\fR and \fB\-q\fR. \fBRUST_LOG\fR is not read; it reaches the command untouched.
+.SH SIGNALS
+INT, TERM, HUP and QUIT received by timeout\-run are relayed to the command's tree and start the grace period; the same signal again means SIGKILL at once; afterwards timeout\-run dies by that signal. Every other catchable signal (USR1, USR2, WINCH, CONT, ALRM, real\-time signals, ...) is relayed and changes nothing else. Signals that timeout\-run inherited as ignored stay ignored and are not relayed.
+.PP
+When stdin is a terminal and timeout\-run runs in its foreground, the command shares timeout\-run's process group: it can read the terminal, Ctrl\-C reaches it exactly once (timeout\-run does not relay the terminal's signals but still starts the grace period), and Ctrl\-Z suspends the whole job.
+.PP
+If timeout\-run is killed with SIGKILL, the command dies too (parent\-death signal); its descendants keep running in the orphaned cgroup or process group.
+.SH EXAMPLES
+.TP
+\fBtimeout\-run 10m ./run\-tests.sh\fR
+GNU form: stop the tests after 10 minutes (SIGTERM, then SIGKILL 10 s later), exit 124.
+.TP
+\fBtimeout\-run \-t 30s \-g 5s \-s INT \-\- make check\fR
+Send SIGINT at the deadline and SIGKILL 5 s later.
+.TP
+\fBexec timeout\-run \-\-timeout 20m \-\-idle\-timeout 5m \-\-heartbeat 1m \-\-report report.json \-\- ./ci.sh\fR
+A CI step: a hard limit, a limit on silence, a progress line every minute, a JSON summary.
+.TP
+\fBtimeout\-run \-\-retries 2 \-\-retry\-on timeout \-t 1m \-\- curl \-fsS https://example.com/health\fR
+Retry a flaky check twice, only when it times out.
+.TP
+\fBtimeout\-run \-\-deadline 2026\-11\-22T18:00:00Z \-\- ./batch\fR
+Stop at an absolute time; the batch sees it in TIMEOUT_RUN_DEADLINE.
+"#;
+
+    fn completions() -> Vec<(&'static str, Vec<u8>)> {
+        [
+            (Shell::Bash, "timeout-run.bash"),
+            (Shell::Zsh, "_timeout-run"),
+            (Shell::Fish, "timeout-run.fish"),
+            (Shell::Elvish, "timeout-run.elv"),
+            (Shell::PowerShell, "_timeout-run.ps1"),
+        ]
+        .into_iter()
+        .map(|(shell, file)| {
+            let mut out = Vec::new();
+            clap_complete::generate(shell, &mut Cli::command(), "timeout-run", &mut out);
+            (file, out)
+        })
+        .collect()
+    }
+
+    fn man_page() -> Vec<u8> {
+        let man = clap_mangen::Man::new(Cli::command());
+        let mut out = Vec::new();
+        man.render_title(&mut out).unwrap();
+        man.render_name_section(&mut out).unwrap();
+        man.render_synopsis_section(&mut out).unwrap();
+        man.render_description_section(&mut out).unwrap();
+        man.render_options_section(&mut out).unwrap();
+        out.extend_from_slice(MAN_EXTRA.as_bytes());
+        man.render_version_section(&mut out).unwrap();
+        out
+    }
+
+    #[test]
+    fn generated_files_are_current() {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let mut files: Vec<(std::path::PathBuf, Vec<u8>)> = completions()
+            .into_iter()
+            .map(|(name, text)| (root.join("completions").join(name), text))
+            .collect();
+        files.push((root.join("docs/timeout-run.1"), man_page()));
+        let regenerate = std::env::var_os("TIMEOUT_RUN_REGENERATE").is_some();
+        let mut stale = Vec::new();
+        for (path, text) in files {
+            if regenerate {
+                std::fs::write(&path, &text).unwrap();
+            } else if std::fs::read(&path).ok().as_deref() != Some(text.as_slice()) {
+                stale.push(path.display().to_string());
+            }
+        }
+        assert!(
+            stale.is_empty(),
+            "stale generated files (run TIMEOUT_RUN_REGENERATE=1 cargo test generated): {stale:?}"
+        );
+    }
+}

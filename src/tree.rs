@@ -295,11 +295,29 @@ impl Cgroup {
             .unwrap_or(own)
             .trim_start_matches('/');
         let parent = mount_point.join(relative);
-        let leaf = format!("timeout-run.{}.{attempt}", std::process::id());
-        let dir = parent.join(&leaf);
+        // Pids repeat across pid namespaces (every container's timeout-run may be PID 1), so
+        // the name also carries the time; a collision is retried with a new name.
+        let mut made = None;
+        for _ in 0..8 {
+            let stamp = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .unwrap_or_default()
+                .as_nanos();
+            let leaf = format!("timeout-run.{}.{attempt}.{stamp:x}", std::process::id());
+            let dir = parent.join(&leaf);
+            match fs::create_dir(&dir) {
+                Ok(()) => {
+                    made = Some((leaf, dir));
+                    break;
+                }
+                Err(e) if e.kind() == io::ErrorKind::AlreadyExists => continue,
+                Err(e) => {
+                    return Err(NoCgroup(format!("cannot create {}: {e}", dir.display())));
+                }
+            }
+        }
+        let (leaf, dir) = made.ok_or_else(|| NoCgroup("cannot find a free cgroup name".into()))?;
         let name = format!("{}/{leaf}", own.trim_end_matches('/'));
-        fs::create_dir(&dir)
-            .map_err(|e| NoCgroup(format!("cannot create {}: {e}", dir.display())))?;
         let procs = match fs::OpenOptions::new()
             .write(true)
             .open(dir.join("cgroup.procs"))

@@ -1,0 +1,60 @@
+
+using namespace System.Management.Automation
+using namespace System.Management.Automation.Language
+
+Register-ArgumentCompleter -Native -CommandName 'timeout-run' -ScriptBlock {
+    param($wordToComplete, $commandAst, $cursorPosition)
+
+    $commandElements = $commandAst.CommandElements
+    $command = @(
+        'timeout-run'
+        for ($i = 1; $i -lt $commandElements.Count; $i++) {
+            $element = $commandElements[$i]
+            if ($element -isnot [StringConstantExpressionAst] -or
+                $element.StringConstantType -ne [StringConstantType]::BareWord -or
+                $element.Value.StartsWith('-') -or
+                $element.Value -eq $wordToComplete) {
+                break
+        }
+        $element.Value
+    }) -join ';'
+
+    $completions = @(switch ($command) {
+        'timeout-run' {
+            [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Wall-clock limit for the command (0: none)')
+            [CompletionResult]::new('--timeout', '--timeout', [CompletionResultType]::ParameterName, 'Wall-clock limit for the command (0: none)')
+            [CompletionResult]::new('--deadline', '--deadline', [CompletionResultType]::ParameterName, 'Absolute end time, RFC 3339 (e.g. 2026-11-22T18:00:00Z); a past time times out at once')
+            [CompletionResult]::new('-s', '-s', [CompletionResultType]::ParameterName, 'Signal sent to the command''s tree when the time is up')
+            [CompletionResult]::new('--signal', '--signal', [CompletionResultType]::ParameterName, 'Signal sent to the command''s tree when the time is up')
+            [CompletionResult]::new('-g', '-g', [CompletionResultType]::ParameterName, 'Time between the stop signal and SIGKILL (0: SIGKILL right after the stop signal)')
+            [CompletionResult]::new('-k', '-k', [CompletionResultType]::ParameterName, 'Time between the stop signal and SIGKILL (0: SIGKILL right after the stop signal)')
+            [CompletionResult]::new('--grace', '--grace', [CompletionResultType]::ParameterName, 'Time between the stop signal and SIGKILL (0: SIGKILL right after the stop signal)')
+            [CompletionResult]::new('--kill-after', '--kill-after', [CompletionResultType]::ParameterName, 'Time between the stop signal and SIGKILL (0: SIGKILL right after the stop signal)')
+            [CompletionResult]::new('--contain', '--contain', [CompletionResultType]::ParameterName, 'How to hold the command''s process tree')
+            [CompletionResult]::new('--leftovers', '--leftovers', [CompletionResultType]::ParameterName, 'What to do with descendants still running when the command exits on its own')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Stop the command if it writes nothing to stdout or stderr for this long (its output is then relayed through pipes, so it is no longer a terminal)')
+            [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Run the command again after a failed attempt, up to N more times')
+            [CompletionResult]::new('--retry-delay', '--retry-delay', [CompletionResultType]::ParameterName, 'Pause between attempts')
+            [CompletionResult]::new('--retry-on', '--retry-on', [CompletionResultType]::ParameterName, 'Which failures are retried')
+            [CompletionResult]::new('--heartbeat', '--heartbeat', [CompletionResultType]::ParameterName, 'Print a progress line on stderr at this interval')
+            [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write a JSON summary to PATH (''-'' for stderr)')
+            [CompletionResult]::new('--no-kill', '--no-kill', [CompletionResultType]::ParameterName, 'Never escalate to SIGKILL (GNU timeout''s behaviour without -k)')
+            [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Exit with the command''s own status even when it timed out')
+            [CompletionResult]::new('--preserve-status', '--preserve-status', [CompletionResultType]::ParameterName, 'Exit with the command''s own status even when it timed out')
+            [CompletionResult]::new('-f', '-f', [CompletionResultType]::ParameterName, 'Signal only the direct child and leave its descendants alone (GNU compatibility)')
+            [CompletionResult]::new('--foreground', '--foreground', [CompletionResultType]::ParameterName, 'Signal only the direct child and leave its descendants alone (GNU compatibility)')
+            [CompletionResult]::new('-v', '-v', [CompletionResultType]::ParameterName, 'Print lifecycle events on stderr (-vv debug, -vvv trace)')
+            [CompletionResult]::new('--verbose', '--verbose', [CompletionResultType]::ParameterName, 'Print lifecycle events on stderr (-vv debug, -vvv trace)')
+            [CompletionResult]::new('-q', '-q', [CompletionResultType]::ParameterName, 'Print nothing but fatal errors')
+            [CompletionResult]::new('--quiet', '--quiet', [CompletionResultType]::ParameterName, 'Print nothing but fatal errors')
+            [CompletionResult]::new('-h', '-h', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('--help', '--help', [CompletionResultType]::ParameterName, 'Print help (see more with ''--help'')')
+            [CompletionResult]::new('-V', '-V ', [CompletionResultType]::ParameterName, 'Print version')
+            [CompletionResult]::new('--version', '--version', [CompletionResultType]::ParameterName, 'Print version')
+            break
+        }
+    })
+
+    $completions.Where{ $_.CompletionText -like "$wordToComplete*" } |
+        Sort-Object -Property ListItemText
+}

@@ -1,0 +1,54 @@
+
+use builtin;
+use str;
+
+set edit:completion:arg-completer[timeout-run] = {|@words|
+    fn spaces {|n|
+        builtin:repeat $n ' ' | str:join ''
+    }
+    fn cand {|text desc|
+        edit:complex-candidate $text &display=$text' '(spaces (- 14 (wcswidth $text)))$desc
+    }
+    var command = 'timeout-run'
+    for word $words[1..-1] {
+        if (str:has-prefix $word '-') {
+            break
+        }
+        set command = $command';'$word
+    }
+    var completions = [
+        &'timeout-run'= {
+            cand -t 'Wall-clock limit for the command (0: none)'
+            cand --timeout 'Wall-clock limit for the command (0: none)'
+            cand --deadline 'Absolute end time, RFC 3339 (e.g. 2026-11-22T18:00:00Z); a past time times out at once'
+            cand -s 'Signal sent to the command''s tree when the time is up'
+            cand --signal 'Signal sent to the command''s tree when the time is up'
+            cand -g 'Time between the stop signal and SIGKILL (0: SIGKILL right after the stop signal)'
+            cand -k 'Time between the stop signal and SIGKILL (0: SIGKILL right after the stop signal)'
+            cand --grace 'Time between the stop signal and SIGKILL (0: SIGKILL right after the stop signal)'
+            cand --kill-after 'Time between the stop signal and SIGKILL (0: SIGKILL right after the stop signal)'
+            cand --contain 'How to hold the command''s process tree'
+            cand --leftovers 'What to do with descendants still running when the command exits on its own'
+            cand --idle-timeout 'Stop the command if it writes nothing to stdout or stderr for this long (its output is then relayed through pipes, so it is no longer a terminal)'
+            cand --retries 'Run the command again after a failed attempt, up to N more times'
+            cand --retry-delay 'Pause between attempts'
+            cand --retry-on 'Which failures are retried'
+            cand --heartbeat 'Print a progress line on stderr at this interval'
+            cand --report 'Write a JSON summary to PATH (''-'' for stderr)'
+            cand --no-kill 'Never escalate to SIGKILL (GNU timeout''s behaviour without -k)'
+            cand -p 'Exit with the command''s own status even when it timed out'
+            cand --preserve-status 'Exit with the command''s own status even when it timed out'
+            cand -f 'Signal only the direct child and leave its descendants alone (GNU compatibility)'
+            cand --foreground 'Signal only the direct child and leave its descendants alone (GNU compatibility)'
+            cand -v 'Print lifecycle events on stderr (-vv debug, -vvv trace)'
+            cand --verbose 'Print lifecycle events on stderr (-vv debug, -vvv trace)'
+            cand -q 'Print nothing but fatal errors'
+            cand --quiet 'Print nothing but fatal errors'
+            cand -h 'Print help (see more with ''--help'')'
+            cand --help 'Print help (see more with ''--help'')'
+            cand -V 'Print version'
+            cand --version 'Print version'
+        }
+    ]
+    $completions[$command]
+}

@@ -1,0 +1,189 @@
+#!/usr/bin/env python3
+"""Side-by-side benchmark of timeout-run and GNU timeout (SPEC section 9).
+
+Usage: cargo build --release && python3 benches/bench.py [--quick] [--bin PATH]
+
+Every figure is measured for both tools in the same run, interleaved (A, B, A, B, ...), so
+machine noise hits both alike. Medians are reported, with the ratio timeout-run / GNU.
+"""
+
+import argparse
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+
+
+def median_ms(samples):
+    return statistics.median(samples) * 1000
+
+
+def run_wall(argv):
+    start = time.perf_counter()
+    subprocess.run(argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL,
+                   stderr=subprocess.DEVNULL)
+    return time.perf_counter() - start
+
+
+def startup(tools, n):
+    """Start-up plus exit overhead of `TOOL 10 true`, against plain `true`."""
+    samples = {name: [] for name in list(tools) + ["true"]}
+    true = shutil.which("true")
+    for _ in range(n):
+        for name, argv in tools.items():
+            samples[name].append(run_wall(argv + ["10", true]))
+        samples["true"].append(run_wall([true]))
+    return {name: median_ms(s) for name, s in samples.items()}
+
+
+def deadline_latency(tools, n):
+    """From the deadline to the tool's exit, for `sleep` that dies on SIGTERM."""
+    samples = {name: [] for name in tools}
+    for _ in range(n):
+        for name, argv in tools.items():
+            samples[name].append(run_wall(argv + ["0.1", "sleep", "10"]) - 0.1)
+    return {name: median_ms(s) for name, s in samples.items()}
+
+
+def proc_status(pid, key):
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith(key + ":"):
+                return int(line.split()[1])
+    return 0
+
+
+def waiting_cost(tools):
+    """Context switches of the supervisor itself during a 2 s wait, and its peak RSS."""
+    out = {}
+    for name, argv in tools.items():
+        p = subprocess.Popen(argv + ["30", "sleep", "30"])
+        time.sleep(0.2)
+        before = proc_status(p.pid, "voluntary_ctxt_switches") + proc_status(
+            p.pid, "nonvoluntary_ctxt_switches")
+        time.sleep(2.0)
+        after = proc_status(p.pid, "voluntary_ctxt_switches") + proc_status(
+            p.pid, "nonvoluntary_ctxt_switches")
+        hwm = proc_status(p.pid, "VmHWM")
+        p.terminate()
+        p.wait()
+        out[name] = (after - before, hwm)
+    return out
+
+
+TREE = ("for i in $(seq 250); do sleep 1000 & done; "
+        "for i in $(seq 50); do setsid sleep 1000 & done; echo ready; wait")
+
+
+def alive_sleepers():
+    n = 0
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/cmdline", "rb") as f:
+                if f.read() == b"sleep\x001000\x00":
+                    with open(f"/proc/{entry}/stat") as s:
+                        state = s.read().rsplit(")", 1)[1].split()[0]
+                    if state not in ("Z", "X"):
+                        n += 1
+        except OSError:
+            pass
+    return n
+
+
+def tree_stop(tools, n):
+    """Time from the stop signal to the tool's exit for 300 processes (50 setsid'd), and how
+    many of them survive."""
+    out = {}
+    for name, argv in tools.items():
+        times, survivors = [], []
+        for _ in range(n):
+            p = subprocess.Popen(argv + ["-s", "TERM", "300", "sh", "-c", TREE],
+                                 stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+            p.stdout.readline()
+            time.sleep(0.2)
+            start = time.perf_counter()
+            p.terminate()
+            p.wait()
+            times.append(time.perf_counter() - start)
+            time.sleep(0.1)
+            survivors.append(alive_sleepers())
+            subprocess.run(["pkill", "-KILL", "-x", "-f", "sleep 1000"])
+            time.sleep(0.2)
+        out[name] = (median_ms(times), max(survivors))
+    return out
+
+
+def relay_throughput(binary, size_mb):
+    """--idle-timeout relay against one more `cat` hop, both between two pipes."""
+    src = f"head -c {size_mb}M /dev/zero"
+    cases = {
+        "cat": f"{src} | cat | cat > /dev/null",
+        "timeout-run --idle-timeout": f"{src} | {binary} --idle-timeout 10 cat | cat > /dev/null",
+    }
+    out = {name: [] for name in cases}
+    for _ in range(3):
+        for name, pipeline in cases.items():
+            start = time.perf_counter()
+            subprocess.run(["bash", "-c", pipeline], check=True)
+            out[name].append(size_mb / 1024 / (time.perf_counter() - start))
+    return {name: statistics.median(v) for name, v in out.items()}
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/timeout-run"))
+    ap.add_argument("--quick", action="store_true")
+    args = ap.parse_args()
+    if not os.path.exists(args.bin):
+        sys.exit(f"{args.bin} not found: run `cargo build --release` first")
+    gnu = shutil.which("timeout")
+    tools = {"timeout-run": [args.bin], "timeout-run -c group": [args.bin, "--contain", "group"],
+             "GNU timeout": [gnu]}
+    n = 60 if args.quick else 300
+    print(f"# timeout-run vs GNU timeout ({subprocess.run([gnu, '--version'], capture_output=True, text=True).stdout.splitlines()[0]})")
+    print(f"# {os.cpu_count()} CPUs, {n} start-up runs each, interleaved\n")
+
+    s = startup(tools, n)
+    print("start-up + exit, median wall ms ('TOOL 10 true'):")
+    for name, v in s.items():
+        print(f"  {name:20} {v:7.3f} ms   overhead over true: {v - s['true']:6.3f} ms")
+    for name in tools:
+        if name != "GNU timeout":
+            print(f"  ratio {name}/GNU overhead: "
+                  f"{(s[name] - s['true']) / max(1e-9, s['GNU timeout'] - s['true']):.2f}")
+    print()
+
+    d = deadline_latency(tools, 20 if args.quick else 50)
+    print("deadline to exit, median ms ('TOOL 0.1 sleep 10' minus 100 ms; net: minus the")
+    print("tool's own start-up + exit time measured above):")
+    for name, v in d.items():
+        print(f"  {name:20} {v:7.3f} ms   net {v - s[name]:6.3f} ms")
+    print()
+
+    w = waiting_cost(tools)
+    print("while waiting 2 s: context switches of the supervisor, peak RSS:")
+    for name, (cs, hwm) in w.items():
+        print(f"  {name:20} {cs:4d} context switches   VmHWM {hwm} KiB ({hwm / 1024:.2f} MiB)")
+    print()
+
+    t = tree_stop(tools, 3 if args.quick else 5)
+    print("300-process tree (50 setsid'd): stop signal to exit, median ms; survivors (max):")
+    for name, (ms, alive) in t.items():
+        print(f"  {name:20} {ms:8.2f} ms   survivors: {alive}")
+    print()
+
+    r = relay_throughput(args.bin, 512 if args.quick else 2048)
+    print("relay throughput between two pipes, GB/s (median of 3):")
+    for name, v in r.items():
+        print(f"  {name:28} {v:6.2f} GB/s")
+    print(f"  ratio: {r['timeout-run --idle-timeout'] / r['cat']:.2f} of cat")
+
+
+if __name__ == "__main__":
+    main()

@@ -159,7 +159,7 @@ impl<'a> Supervisor<'a> {
                 let mut t = Tree::new(pid, Mechanism::Cgroup, Some(c));
                 t.release(true);
                 if config.contain == Contain::Cgroup {
-                    // SAFETY-free path: the child runs; kill it before failing.
+                    // The child already runs: kill it before failing.
                     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
                     bail!("--contain cgroup: the command could not join its cgroup");
                 }
@@ -238,7 +238,7 @@ impl<'a> Supervisor<'a> {
                             describe_status(r.status)
                         );
                         if !reaping.no_children && machine.phase() == Phase::Running {
-                            leftovers_at_exit = count_descendants();
+                            leftovers_at_exit = tree::descendant_count();
                         }
                         queue.push(Event::CommandExited {
                             status: r.status,
@@ -466,18 +466,6 @@ fn joined(cgroup: &Cgroup, pid: Pid) -> bool {
     text.lines()
         .find_map(|l| l.strip_prefix("0::"))
         .is_some_and(|p| p.ends_with(&format!("/{leaf}")) || p.contains(&format!("/{leaf}/")))
-}
-
-/// Number of timeout-run's live descendants (for the leftovers line).
-fn count_descendants() -> usize {
-    let me = std::process::id();
-    std::fs::read_dir(format!("/proc/{me}/task"))
-        .into_iter()
-        .flatten()
-        .flatten()
-        .filter_map(|t| std::fs::read_to_string(t.path().join("children")).ok())
-        .map(|s| s.split_ascii_whitespace().count())
-        .sum()
 }
 
 fn count(reached: Option<usize>) -> String {

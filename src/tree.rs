@@ -179,6 +179,11 @@ fn signal_descendants(signal: Signal, select: impl Fn(&Descendant) -> bool) -> u
     done.len()
 }
 
+/// Number of timeout-run's live descendants (for the leftovers line and the report).
+pub fn descendant_count() -> usize {
+    walk().len()
+}
+
 /// All descendants of timeout-run, parents before children.
 fn walk() -> Vec<Descendant> {
     let me = std::process::id() as i32;

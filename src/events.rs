@@ -99,7 +99,7 @@ impl EventSource {
             let inherited = Inherited {
                 mask: original,
                 sigchld_ignored,
-                sigpipe_ignored: inherited_sigpipe_ignored(),
+                sigpipe_ignored: crate::startup::sigpipe_was_ignored(),
             };
             Ok((
                 EventSource {
@@ -220,29 +220,6 @@ fn disposition_is_ignore(number: i32) -> bool {
             && old.sa_sigaction == libc::SIG_IGN
     }
 }
-
-/// Whether SIGPIPE was ignored when the process started. The Rust runtime sets SIGPIPE to
-/// ignored before `main`, which would hide what the parent gave us; a constructor in
-/// `.init_array` runs before the runtime and records it.
-fn inherited_sigpipe_ignored() -> bool {
-    SIGPIPE_IGNORED_AT_START.load(std::sync::atomic::Ordering::Relaxed)
-}
-
-static SIGPIPE_IGNORED_AT_START: std::sync::atomic::AtomicBool =
-    std::sync::atomic::AtomicBool::new(false);
-
-extern "C" fn record_inherited_sigpipe() {
-    SIGPIPE_IGNORED_AT_START.store(
-        disposition_is_ignore(libc::SIGPIPE),
-        std::sync::atomic::Ordering::Relaxed,
-    );
-}
-
-// SAFETY: `.init_array` entries are called by the C runtime before `main` with no arguments;
-// the function only queries a signal disposition and stores an atomic.
-#[used]
-#[unsafe(link_section = ".init_array")]
-static RECORD_INHERITED_SIGPIPE: extern "C" fn() = record_inherited_sigpipe;
 
 /// The clock the timer uses must be the one `Instant` reads.
 const _: () = assert!(matches!(clock::CLOCK, nix::time::ClockId::CLOCK_BOOTTIME));

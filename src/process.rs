@@ -1,13 +1,13 @@
 //! Spawning the command (process group, cgroup membership, parent-death signal, inherited signal
 //! state) and reaping children.
 
-use std::ffi::OsString;
+use std::ffi::{CString, OsString};
 use std::io;
-use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd};
-use std::os::unix::process::CommandExt;
-use std::process::{Command, Stdio};
+use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
+use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 
 use crate::events::Inherited;
@@ -21,17 +21,34 @@ pub struct SpawnPlan<'a> {
     /// Put the command in a process group of its own (not when it must share the terminal's
     /// foreground group with timeout-run).
     pub new_group: bool,
-    /// `cgroup.procs` of the cgroup the command must join before it execs.
-    pub cgroup_procs: Option<BorrowedFd<'a>>,
+    /// The cgroup the command must start in, if any.
+    pub cgroup: Option<CgroupTarget<'a>>,
     /// Reset to the default disposition and unblocked in the command.
     pub stop_signal: Signal,
     /// Signal state to hand on.
     pub inherited: Inherited,
-    /// Extra environment.
+    /// Extra environment (replaces variables of the same name).
     pub env: Vec<(OsString, OsString)>,
     /// Replacement stdout/stderr (the idle-timeout relay's pipes).
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
+}
+
+/// The two ways into a cgroup: born in it (`clone3(CLONE_INTO_CGROUP)`, Linux 5.7+, atomic and
+/// cheap), or moved into it between fork and exec by writing "0" to `cgroup.procs` (which makes
+/// the kernel wait for an RCU grace period: a few hundred microseconds of start-up).
+#[derive(Clone, Copy)]
+pub struct CgroupTarget<'a> {
+    pub dir: BorrowedFd<'a>,
+    pub procs: BorrowedFd<'a>,
+}
+
+/// A started command.
+#[derive(Debug, Clone, Copy)]
+pub struct Spawned {
+    pub pid: Pid,
+    /// The kernel placed it in the cgroup at birth, so membership needs no check.
+    pub born_in_cgroup: bool,
 }
 
 /// Why the command could not be started, with the OS reason.
@@ -42,6 +59,13 @@ pub struct SpawnError {
 }
 
 impl SpawnError {
+    fn internal(error: io::Error) -> SpawnError {
+        SpawnError {
+            kind: SpawnFailure::Internal,
+            error,
+        }
+    }
+
     /// The OS reason without Rust's "(os error N)" suffix, as GNU prints it.
     pub fn reason(&self) -> String {
         match self.error.raw_os_error() {
@@ -51,83 +75,286 @@ impl SpawnError {
     }
 }
 
-/// Starts the command. Returns its pid once it has exec'd (std reports exec failures through a
-/// close-on-exec pipe, so a returned pid always runs the program).
-pub fn spawn(plan: SpawnPlan<'_>) -> Result<Pid, SpawnError> {
-    let mut cmd = Command::new(&plan.command[0]);
-    cmd.args(&plan.command[1..]);
-    cmd.envs(plan.env.iter().map(|(k, v)| (k, v)));
-    if plan.new_group {
-        cmd.process_group(0);
-    }
-    if let Some(fd) = plan.stdout {
-        cmd.stdout(Stdio::from(fd));
-    }
-    if let Some(fd) = plan.stderr {
-        cmd.stderr(Stdio::from(fd));
-    }
+/// Where in the child a failure happened, reported through the status pipe.
+const STAGE_SETUP: i32 = 1;
+const STAGE_EXEC: i32 = 2;
 
-    // Everything the child needs is copied into plain values before fork: the closure below runs
-    // between fork and exec, where only async-signal-safe calls are allowed.
-    let parent = nix::unistd::getpid().as_raw();
-    let cgroup_fd = plan.cgroup_procs.map(|fd| fd.as_raw_fd());
+/// Everything the child needs, prepared before the fork: between fork and exec the child
+/// only reads these plain values and makes async-signal-safe calls (no allocation, no lock).
+struct ChildPlan {
+    argv: Vec<*const libc::c_char>,
+    envp: Vec<*const libc::c_char>,
+    new_group: bool,
+    /// `cgroup.procs` to write "0" to, when the child was not born in its cgroup.
+    join_procs: Option<RawFd>,
+    parent: libc::pid_t,
+    stdout: Option<RawFd>,
+    stderr: Option<RawFd>,
+    mask: libc::sigset_t,
+    stop: libc::c_int,
+    sigpipe_ignored: bool,
+    sigchld_ignored: bool,
+    report: RawFd,
+}
+
+/// Starts the command. Returns once it has exec'd: a failed exec is reported through a
+/// close-on-exec pipe, so a returned pid always runs the program.
+pub fn spawn(plan: SpawnPlan<'_>) -> Result<Spawned, SpawnError> {
+    // The strings the pointer arrays point into live until the function returns.
+    let argv_strings = plan
+        .command
+        .iter()
+        .map(|a| cstring(a.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let env_strings = environment(&plan.env)?;
+    let argv = null_terminated(&argv_strings);
+    let envp = null_terminated(&env_strings);
+
+    let (report_read, report_write) =
+        nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::internal(e.into()))?;
+
     let mut mask = plan.inherited.mask;
     let stop = plan.stop_signal.raw();
-    let sigchld_ignored = plan.inherited.sigchld_ignored;
-    let sigpipe_ignored = plan.inherited.sigpipe_ignored;
-    // SAFETY: sigdelset on a local sigset_t.
-    unsafe {
-        if stop > 0 {
-            libc::sigdelset(&mut mask, stop);
+    if stop > 0 {
+        // SAFETY: sigdelset on a local sigset_t.
+        unsafe { libc::sigdelset(&mut mask, stop) };
+    }
+    let mut child = ChildPlan {
+        argv,
+        envp,
+        new_group: plan.new_group,
+        join_procs: None,
+        parent: nix::unistd::getpid().as_raw(),
+        stdout: plan.stdout.as_ref().map(|fd| fd.as_raw_fd()),
+        stderr: plan.stderr.as_ref().map(|fd| fd.as_raw_fd()),
+        mask,
+        stop,
+        sigpipe_ignored: plan.inherited.sigpipe_ignored,
+        sigchld_ignored: plan.inherited.sigchld_ignored,
+        report: report_write.as_raw_fd(),
+    };
+
+    let mut born_in_cgroup = false;
+    let mut pid = None;
+    if let Some(target) = plan.cgroup {
+        match clone_into_cgroup(target.dir, &child) {
+            Ok(p) => {
+                born_in_cgroup = true;
+                pid = Some(p);
+            }
+            Err(e) => {
+                tracing::debug!("clone3 into the cgroup failed ({e}); joining it after fork");
+                child.join_procs = Some(target.procs.as_raw_fd());
+            }
         }
     }
-    // SAFETY: the closure calls only async-signal-safe functions (write, prctl, getppid, raise,
-    // signal, sigprocmask) on values captured by copy, allocates nothing and takes no lock.
-    unsafe {
-        cmd.pre_exec(move || {
-            if let Some(fd) = cgroup_fd {
-                // Writing "0" moves the writer; the parent checks membership afterwards.
-                libc::write(fd, b"0".as_ptr().cast(), 1);
-            }
-            #[cfg(any(target_os = "linux", target_os = "android"))]
-            {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
-                // The parent may have died before prctl took effect: then nobody would send
-                // the signal, so act on it now.
-                if libc::getppid() != parent {
-                    libc::raise(libc::SIGKILL);
-                }
-            }
-            // std reset SIGPIPE to default and emptied the mask; restore what timeout-run
-            // inherited, but leave the stop signal deliverable.
-            if sigpipe_ignored {
-                libc::signal(libc::SIGPIPE, libc::SIG_IGN);
-            }
-            if sigchld_ignored {
-                libc::signal(libc::SIGCHLD, libc::SIG_IGN);
-            }
-            if stop > 0 && stop != libc::SIGKILL && stop != libc::SIGSTOP {
-                libc::signal(stop, libc::SIG_DFL);
-            }
-            libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
-            Ok(())
-        });
-    }
-    match cmd.spawn() {
-        Ok(child) => Ok(Pid::from_raw(child.id() as i32)),
-        Err(error) => {
-            let kind = match error.raw_os_error() {
-                Some(libc::ENOENT) => SpawnFailure::NotFound,
-                // Resource exhaustion in timeout-run itself (pipes, fork), not in the command.
-                Some(libc::EMFILE | libc::ENFILE | libc::EAGAIN | libc::ENOMEM) => {
-                    SpawnFailure::Internal
-                }
+    let pid = match pid {
+        Some(p) => p,
+        None => fork(&child)?,
+    };
+    drop(report_write);
+    // The relay's ends now belong to the child alone.
+    drop(plan.stdout);
+    drop(plan.stderr);
+
+    match read_report(report_read) {
+        None => Ok(Spawned {
+            pid,
+            born_in_cgroup,
+        }),
+        Some((stage, errno)) => {
+            // The child has _exit()ed: reap it now, so it is not mistaken for the command.
+            let _ = nix::sys::wait::waitpid(pid, None);
+            let error = io::Error::from_raw_os_error(errno);
+            let kind = match (stage, errno) {
+                (STAGE_EXEC, libc::ENOENT) => SpawnFailure::NotFound,
                 // GNU timeout: anything else that stops exec is "cannot invoke".
-                _ => SpawnFailure::NotExecutable,
+                (STAGE_EXEC, _) => SpawnFailure::NotExecutable,
+                _ => SpawnFailure::Internal,
             };
             Err(SpawnError { kind, error })
         }
     }
+}
+
+fn cstring(bytes: &[u8]) -> Result<CString, SpawnError> {
+    CString::new(bytes).map_err(|_| {
+        SpawnError::internal(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "an argument or environment variable contains a NUL byte",
+        ))
+    })
+}
+
+/// timeout-run's environment with `extra` set (replacing variables of the same name).
+fn environment(extra: &[(OsString, OsString)]) -> Result<Vec<CString>, SpawnError> {
+    let mut out = Vec::new();
+    for (key, value) in std::env::vars_os() {
+        if extra.iter().any(|(k, _)| *k == key) {
+            continue;
+        }
+        out.push(cstring(&[key.as_bytes(), b"=", value.as_bytes()].concat())?);
+    }
+    for (key, value) in extra {
+        out.push(cstring(&[key.as_bytes(), b"=", value.as_bytes()].concat())?);
+    }
+    Ok(out)
+}
+
+fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
+    strings
+        .iter()
+        .map(|s| s.as_ptr())
+        .chain(std::iter::once(std::ptr::null()))
+        .collect()
+}
+
+/// `struct clone_args` of `<linux/sched.h>` (the size that has the `cgroup` field).
+#[cfg(target_os = "linux")]
+#[repr(C)]
+#[derive(Default)]
+struct CloneArgs {
+    flags: u64,
+    pidfd: u64,
+    child_tid: u64,
+    parent_tid: u64,
+    exit_signal: u64,
+    stack: u64,
+    stack_size: u64,
+    tls: u64,
+    set_tid: u64,
+    set_tid_size: u64,
+    cgroup: u64,
+}
+
+#[cfg(target_os = "linux")]
+const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
+
+/// Forks with `clone3(CLONE_INTO_CGROUP)`: the child starts life in the cgroup.
+#[cfg(target_os = "linux")]
+fn clone_into_cgroup(dir: BorrowedFd<'_>, child: &ChildPlan) -> io::Result<Pid> {
+    let args = CloneArgs {
+        flags: CLONE_INTO_CGROUP,
+        exit_signal: libc::SIGCHLD as u64,
+        cgroup: dir.as_raw_fd() as u64,
+        ..CloneArgs::default()
+    };
+    // SAFETY: clone3 without CLONE_VM is a fork: the child gets a copy of the address space and
+    // continues on its own copy of this stack. It runs only `exec_child`, which makes
+    // async-signal-safe calls on values prepared before the fork and never returns; timeout-run
+    // has a single thread, so no lock can be held by another thread at the fork.
+    let ret = unsafe {
+        libc::syscall(
+            libc::SYS_clone3,
+            &args as *const CloneArgs,
+            std::mem::size_of::<CloneArgs>(),
+        )
+    };
+    match ret {
+        0 => exec_child(child),
+        pid if pid > 0 => Ok(Pid::from_raw(pid as libc::pid_t)),
+        _ => Err(io::Error::last_os_error()),
+    }
+}
+
+#[cfg(not(target_os = "linux"))]
+fn clone_into_cgroup(_dir: BorrowedFd<'_>, _child: &ChildPlan) -> io::Result<Pid> {
+    Err(io::Error::from_raw_os_error(libc::ENOSYS))
+}
+
+fn fork(child: &ChildPlan) -> Result<Pid, SpawnError> {
+    // SAFETY: see `clone_into_cgroup`; fork() in a single-threaded process.
+    match unsafe { libc::fork() } {
+        0 => exec_child(child),
+        pid if pid > 0 => Ok(Pid::from_raw(pid)),
+        _ => Err(SpawnError::internal(io::Error::last_os_error())),
+    }
+}
+
+/// The child between fork and exec. Async-signal-safe calls only, on prepared values.
+fn exec_child(plan: &ChildPlan) -> ! {
+    unsafe extern "C" {
+        static mut environ: *const *const libc::c_char;
+    }
+    // SAFETY: every call below is async-signal-safe (setpgid, write, prctl, getppid, kill,
+    // dup2, signal, sigprocmask, execvp, _exit); the pointers come from vectors and CStrings
+    // the parent keeps alive, copied into this process by the fork. Replacing `environ` is a
+    // plain store, and nothing else in this process reads it concurrently.
+    unsafe {
+        let fail = |stage: i32| -> ! {
+            let report = [stage, *libc::__errno_location()];
+            libc::write(
+                plan.report,
+                report.as_ptr().cast(),
+                std::mem::size_of_val(&report),
+            );
+            libc::_exit(127)
+        };
+        if plan.new_group && libc::setpgid(0, 0) != 0 {
+            fail(STAGE_SETUP);
+        }
+        if let Some(fd) = plan.join_procs {
+            // Failure is detected by the parent's membership check.
+            libc::write(fd, b"0".as_ptr().cast(), 1);
+        }
+        #[cfg(target_os = "linux")]
+        {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL);
+            // The parent may have died before prctl took effect: then nobody would send the
+            // signal, so act on it now.
+            if libc::getppid() != plan.parent {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
+        }
+        if let Some(fd) = plan.stdout
+            && libc::dup2(fd, libc::STDOUT_FILENO) < 0
+        {
+            fail(STAGE_SETUP);
+        }
+        if let Some(fd) = plan.stderr
+            && libc::dup2(fd, libc::STDERR_FILENO) < 0
+        {
+            fail(STAGE_SETUP);
+        }
+        // Hand on the dispositions timeout-run inherited (it ignores SIGPIPE and takes SIGCHLD
+        // back for itself), with the stop signal deliverable.
+        let ignore_or_default = |ignored| {
+            if ignored {
+                libc::SIG_IGN
+            } else {
+                libc::SIG_DFL
+            }
+        };
+        libc::signal(libc::SIGPIPE, ignore_or_default(plan.sigpipe_ignored));
+        libc::signal(libc::SIGCHLD, ignore_or_default(plan.sigchld_ignored));
+        if plan.stop > 0 && plan.stop != libc::SIGKILL && plan.stop != libc::SIGSTOP {
+            libc::signal(plan.stop, libc::SIG_DFL);
+        }
+        libc::sigprocmask(libc::SIG_SETMASK, &plan.mask, std::ptr::null_mut());
+        environ = plan.envp.as_ptr();
+        libc::execvp(plan.argv[0], plan.argv.as_ptr());
+        fail(STAGE_EXEC)
+    }
+}
+
+/// Reads the child's failure report: `None` once the pipe closes empty (the exec succeeded).
+fn read_report(fd: OwnedFd) -> Option<(i32, i32)> {
+    let mut buf = [0u8; 8];
+    let mut got = 0;
+    while got < buf.len() {
+        match nix::unistd::read(&fd, &mut buf[got..]) {
+            Ok(0) => break,
+            Ok(n) => got += n,
+            Err(Errno::EINTR) => continue,
+            Err(_) => break,
+        }
+    }
+    if got < buf.len() {
+        return None;
+    }
+    let stage = i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
+    let errno = i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]);
+    Some((stage, errno))
 }
 
 /// One reaped child.

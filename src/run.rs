@@ -1,6 +1,7 @@
 //! The switchboard: parse, validate, set up logging, supervise (with retries), report, decide
 //! the exit.
 
+use std::ffi::OsString;
 use std::time::SystemTime;
 
 use clap::Parser;
@@ -14,9 +15,9 @@ use crate::log;
 use crate::report::{self, Destination, Rusage};
 use crate::supervisor::{Attempt, Supervisor};
 
-/// Runs timeout-run and returns how it must end.
-pub fn main() -> Exit {
-    let cli = match Cli::try_parse() {
+/// Runs timeout-run on its command line (program name first) and returns how it must end.
+pub fn main(args: Vec<OsString>) -> Exit {
+    let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

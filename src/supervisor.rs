@@ -118,7 +118,7 @@ impl<'a> Supervisor<'a> {
         let plan = SpawnPlan {
             command: &config.command,
             new_group: !shares_terminal_group,
-            cgroup_procs: cgroup.as_ref().map(|c| c.procs_fd()),
+            cgroup: cgroup.as_ref().map(|c| c.target()),
             stop_signal: config.stop_signal,
             inherited: self.inherited,
             env,
@@ -138,8 +138,8 @@ impl<'a> Supervisor<'a> {
             leftovers_killed: 0,
             mechanism: None,
         };
-        let pid = match process::spawn(plan) {
-            Ok(pid) => pid,
+        let spawned = match process::spawn(plan) {
+            Ok(spawned) => spawned,
             Err(e) => {
                 tracing::error!("failed to run command '{name}': {}", e.reason());
                 if let Some(c) = cgroup {
@@ -151,10 +151,11 @@ impl<'a> Supervisor<'a> {
                 return Ok(attempt);
             }
         };
+        let pid = spawned.pid;
         attempt.pid = Some(pid.as_raw());
 
         let (mechanism, cgroup) = match cgroup {
-            Some(c) if joined(&c, pid) => (Mechanism::Cgroup, Some(c)),
+            Some(c) if spawned.born_in_cgroup || joined(&c, pid) => (Mechanism::Cgroup, Some(c)),
             Some(c) => {
                 let mut t = Tree::new(pid, Mechanism::Cgroup, Some(c));
                 t.release(true);
@@ -455,7 +456,7 @@ fn fallback_mechanism(config: &Config, shares_terminal_group: bool) -> Mechanism
 /// Whether the child joined the cgroup (it writes to `cgroup.procs` between fork and exec; a
 /// failed write cannot be reported back, so check).
 fn joined(cgroup: &Cgroup, pid: Pid) -> bool {
-    let Ok(text) = std::fs::read_to_string(format!("/proc/{pid}/cgroup")) else {
+    let Ok(text) = tree::read_proc(format!("/proc/{pid}/cgroup")) else {
         return false;
     };
     let leaf = cgroup

@@ -20,8 +20,10 @@ use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
 use std::path::{Path, PathBuf};
 
+use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 
+use crate::process::CgroupTarget;
 use crate::signal::Signal;
 
 /// How the tree is held, for `-v` and the report.
@@ -211,7 +213,7 @@ fn children_of(pid: i32) -> Vec<i32> {
         return out;
     };
     for task in tasks.flatten() {
-        let Ok(text) = fs::read_to_string(task.path().join("children")) else {
+        let Ok(text) = read_proc(task.path().join("children")) else {
             continue;
         };
         out.extend(
@@ -224,7 +226,7 @@ fn children_of(pid: i32) -> Vec<i32> {
 
 /// pid, ppid and pgid from `/proc/<pid>/stat`.
 fn stat(pid: i32) -> Option<Descendant> {
-    let text = fs::read_to_string(format!("/proc/{pid}/stat")).ok()?;
+    let text = read_proc(format!("/proc/{pid}/stat")).ok()?;
     // The command name is in parentheses and may contain anything: parse after the last ')'.
     let rest = &text[text.rfind(')')? + 1..];
     let mut fields = rest.split_ascii_whitespace();
@@ -275,6 +277,8 @@ pub struct Cgroup {
     /// The path as `/proc/<pid>/cgroup` shows it, for membership checks.
     name: String,
     parent: PathBuf,
+    /// The directory itself, for `clone3(CLONE_INTO_CGROUP)`.
+    dir_fd: OwnedFd,
     procs: fs::File,
     kill_file: bool,
 }
@@ -287,11 +291,11 @@ impl Cgroup {
     /// Creates `timeout-run.<pid>.<n>` below timeout-run's own cgroup in the v2 hierarchy, found
     /// through `/proc/self/mountinfo` (hybrid layouts mount it at `/sys/fs/cgroup/unified`).
     pub fn create(attempt: u32) -> Result<Cgroup, NoCgroup> {
-        let mountinfo = fs::read_to_string("/proc/self/mountinfo")
+        let mountinfo = read_proc("/proc/self/mountinfo")
             .map_err(|e| NoCgroup(format!("cannot read /proc/self/mountinfo: {e}")))?;
         let (mount_root, mount_point) = find_cgroup2_mount(&mountinfo)
             .ok_or_else(|| NoCgroup("no cgroup v2 hierarchy is mounted".into()))?;
-        let own = fs::read_to_string("/proc/self/cgroup")
+        let own = read_proc("/proc/self/cgroup")
             .map_err(|e| NoCgroup(format!("cannot read /proc/self/cgroup: {e}")))?;
         let own =
             own_cgroup_path(&own).ok_or_else(|| NoCgroup("not in a cgroup v2 hierarchy".into()))?;
@@ -336,19 +340,34 @@ impl Cgroup {
                 )));
             }
         };
+        let dir_fd = match nix::fcntl::open(
+            &dir,
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        ) {
+            Ok(fd) => fd,
+            Err(e) => {
+                let _ = fs::remove_dir(&dir);
+                return Err(NoCgroup(format!("cannot open {}: {e}", dir.display())));
+            }
+        };
         let kill_file = dir.join("cgroup.kill").exists();
         Ok(Cgroup {
             dir,
             name,
             parent,
+            dir_fd,
             procs,
             kill_file,
         })
     }
 
-    /// The descriptor the child writes "0" to, to join.
-    pub fn procs_fd(&self) -> BorrowedFd<'_> {
-        self.procs.as_fd()
+    /// Where the command is to start.
+    pub fn target(&self) -> CgroupTarget<'_> {
+        CgroupTarget {
+            dir: self.dir_fd.as_fd(),
+            procs: self.procs.as_fd(),
+        }
     }
 
     pub fn dir(&self) -> &Path {
@@ -375,7 +394,7 @@ impl Cgroup {
 
     /// Whether a process is in this cgroup or below it.
     fn contains(&self, d: &Descendant) -> bool {
-        let Ok(text) = fs::read_to_string(format!("/proc/{}/cgroup", d.pid)) else {
+        let Ok(text) = read_proc(format!("/proc/{}/cgroup", d.pid)) else {
             return false;
         };
         own_cgroup_path(&text).is_some_and(|p| {
@@ -424,6 +443,7 @@ impl Cgroup {
             }
         }
         drop(self.procs);
+        drop(self.dir_fd);
         if let Err(e) = fs::remove_dir(&self.dir) {
             tracing::debug!("cannot remove {}: {e}", self.dir.display());
         } else {
@@ -432,8 +452,18 @@ impl Cgroup {
     }
 }
 
+/// Reads a `/proc` or cgroup file. These report a size of 0, so `fs::read_to_string` would
+/// start with tiny reads, and the kernel regenerates the text up to the offset on every read:
+/// one large read is several times cheaper (it matters for start-up, which reads mountinfo).
+pub fn read_proc(path: impl AsRef<Path>) -> io::Result<String> {
+    use std::io::Read;
+    let mut text = String::with_capacity(16 * 1024);
+    fs::File::open(path)?.read_to_string(&mut text)?;
+    Ok(text)
+}
+
 fn read_pids(path: &Path) -> Vec<i32> {
-    fs::read_to_string(path)
+    read_proc(path)
         .map(|t| {
             t.split_ascii_whitespace()
                 .filter_map(|s| s.parse().ok())

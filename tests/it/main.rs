@@ -5,5 +5,6 @@ mod util;
 
 mod basics;
 mod ci;
+mod hostile;
 mod terminal;
 mod tree;

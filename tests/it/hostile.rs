@@ -1,0 +1,297 @@
+//! Hostile environments: closed standard descriptors, descriptor exhaustion, no `/proc`, a
+//! read-only or absent cgroup hierarchy, huge argument lists, non-UTF-8 names.
+
+use std::ffi::OsStr;
+use std::os::unix::ffi::OsStrExt;
+use std::os::unix::fs::PermissionsExt;
+use std::process::Command;
+use std::time::Duration;
+
+use crate::util::*;
+
+const SEC: Duration = Duration::from_secs(1);
+
+/// `sh -c SCRIPT` with `$0` = the binary under test, under the watchdog.
+fn shell(script: &str) -> Finished {
+    let mut c = Command::new("sh");
+    c.args(["-c", script, bin()]);
+    c.env_remove("TIMEOUT_RUN_DEADLINE");
+    c.env_remove("TIMEOUT_RUN_LOG");
+    start(c).finish()
+}
+
+#[test]
+fn closed_stdout_and_stderr_stay_closed_for_the_command() {
+    // The command sees exactly what it would see without timeout-run: closed descriptors.
+    let f = shell(r#""$0" -v 5 sh -c 'test -e /proc/$$/fd/2; echo "err=$?"' 2>&-"#);
+    f.assert_code(0).assert_stdout_contains("err=1");
+    let f = shell(r#""$0" 5 sh -c 'test -e /proc/$$/fd/1; echo "out=$?" >&2' >&-"#);
+    f.assert_code(0).assert_stderr_contains("out=1");
+}
+
+#[test]
+fn closed_stderr_does_not_redirect_messages_into_other_files() {
+    // With stderr closed, the next descriptor timeout-run opens would be 2; its messages must
+    // not land in that file (a cgroup file, the report, a pipe).
+    let dir = tempdir();
+    let report = dir.path().join("report.json");
+    let script = format!(
+        r#""$0" -vv --report '{}' 0.2 sh -c 'sleep 5' 2>&-; echo "code=$?""#,
+        report.display()
+    );
+    let f = shell(&script);
+    f.assert_code(0).assert_stdout_contains("code=124");
+    let text = std::fs::read_to_string(&report).expect("report written");
+    assert!(
+        !text.contains("timeout-run:"),
+        "messages leaked into the report: {text}"
+    );
+    assert!(text.trim_start().starts_with('{'), "{text}");
+}
+
+#[test]
+fn timeout_with_closed_stdio_still_stops_the_tree() {
+    let dir = tempdir();
+    let pids = dir.path().join("pids");
+    let script = format!(
+        r#""$0" -g 0.5 0.3 sh -c 'setsid sleep 30 & echo $! > {0}; sleep 30 & echo $! >> {0}; wait' \
+              <&- >&- 2>&-; echo "code=$?""#,
+        pids.display()
+    );
+    let f = shell(&script);
+    f.assert_code(0)
+        .assert_stdout_contains("code=124")
+        .assert_faster_than(10 * SEC);
+    let started = read_pids(&pids);
+    assert!(!started.is_empty());
+    let left = survivors(&started, 2 * SEC);
+    cleanup(&left);
+    assert!(left.is_empty(), "survivors: {left:?}");
+}
+
+#[test]
+fn descriptor_exhaustion_is_an_internal_error_with_a_message() {
+    // For every limit from "nothing left" upwards, timeout-run either runs the command or
+    // fails with 125 and one message: never a panic, never another status.
+    let mut saw_failure = false;
+    let mut saw_success = false;
+    // Below 4 the dynamic loader itself cannot open the C library.
+    for limit in 4..=12 {
+        let script = format!(r#"ulimit -n {limit} && exec "$0" 5 sh -c 'exit 7'"#);
+        let f = shell(&script);
+        match f.code() {
+            7 => saw_success = true,
+            125 => {
+                saw_failure = true;
+                assert!(
+                    f.stderr.starts_with("timeout-run: "),
+                    "limit {limit}: {f:#?}"
+                );
+                assert!(!f.stderr.contains("panick"), "limit {limit}: {f:#?}");
+            }
+            _ => panic!("limit {limit}: unexpected status: {f:#?}"),
+        }
+    }
+    assert!(
+        saw_failure && saw_success,
+        "the range should cover both outcomes"
+    );
+}
+
+#[test]
+fn the_command_inherits_no_descriptor_of_timeout_run() {
+    // Every descriptor timeout-run opens is close-on-exec: `ls` sees what it sees without
+    // timeout-run (what the test runner passed on, and its own directory handle), in every
+    // containment mode.
+    let mut direct = Command::new("ls");
+    direct.args(["-1", "/proc/self/fd"]);
+    let expected = start(direct).finish();
+    for contain in ["auto", "group"] {
+        let f = run(["--contain", contain, "5", "ls", "-1", "/proc/self/fd"]);
+        f.assert_code(0);
+        assert_eq!(f.stdout, expected.stdout, "{contain}: {f:#?}");
+    }
+}
+
+/// `unshare --mount` with a private propagation, running SCRIPT as root; None when impossible.
+fn in_mount_namespace(script: &str) -> Option<Finished> {
+    if !is_root() {
+        return None;
+    }
+    let probe = Command::new("unshare")
+        .args(["--mount", "--propagation", "private", "true"])
+        .status()
+        .map(|s| s.success())
+        .unwrap_or(false);
+    if !probe {
+        return None;
+    }
+    let mut c = Command::new("unshare");
+    c.args([
+        "--mount",
+        "--propagation",
+        "private",
+        "sh",
+        "-c",
+        script,
+        bin(),
+    ]);
+    c.env_remove("TIMEOUT_RUN_DEADLINE");
+    c.env_remove("TIMEOUT_RUN_LOG");
+    Some(start(c).finish())
+}
+
+#[test]
+fn without_proc_the_process_group_is_still_stopped() {
+    let dir = tempdir();
+    let pids = dir.path().join("pids");
+    // Inside: /proc unmounted, so there is no cgroup (mountinfo is unreadable) and no tree
+    // walk; the process group and the subreaper remain.
+    let script = format!(
+        r#"umount -l /proc || exit 99
+           "$0" -v -g 0.5 0.3 sh -c 'sleep 30 & echo $! > {0}; (sleep 30 & echo $! >> {0}); wait'
+           echo "code=$?""#,
+        pids.display()
+    );
+    let Some(f) = in_mount_namespace(&script) else {
+        return skip(
+            "without_proc_the_process_group_is_still_stopped",
+            "needs root and unshare --mount",
+        );
+    };
+    f.assert_code(0)
+        .assert_stdout_contains("code=124")
+        .assert_stderr_contains("process group")
+        .assert_faster_than(10 * SEC);
+    let started = read_pids(&pids);
+    assert!(!started.is_empty(), "{f:#?}");
+    let left = survivors(&started, 2 * SEC);
+    cleanup(&left);
+    assert!(left.is_empty(), "survivors: {left:?}");
+}
+
+/// The cgroup v2 mount point, from mountinfo.
+fn cgroup2_mount() -> Option<String> {
+    let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
+    info.lines().find_map(|l| {
+        let (left, right) = l.split_once(" - ")?;
+        right
+            .starts_with("cgroup2 ")
+            .then(|| left.split(' ').nth(4).map(str::to_owned))?
+    })
+}
+
+#[test]
+fn read_only_or_absent_cgroup_hierarchy_falls_back_to_the_process_group() {
+    if let Some(why) = cgroup_unavailable() {
+        return skip(
+            "read_only_or_absent_cgroup_hierarchy_falls_back_to_the_process_group",
+            &why,
+        );
+    }
+    let Some(mount) = cgroup2_mount() else {
+        return skip(
+            "read_only_or_absent_cgroup_hierarchy_falls_back_to_the_process_group",
+            "no cgroup2 mount",
+        );
+    };
+    for (how, setup) in [
+        (
+            "read-only",
+            format!("mount -o remount,bind,ro '{mount}' '{mount}'"),
+        ),
+        ("absent", format!("umount -l '{mount}'")),
+    ] {
+        let script = format!(
+            r#"{setup} || exit 99
+               "$0" -v 0.2 sleep 5; echo "auto=$?"
+               "$0" --contain cgroup 0.2 sleep 5; echo "forced=$?""#
+        );
+        let Some(f) = in_mount_namespace(&script) else {
+            return skip(
+                "read_only_or_absent_cgroup_hierarchy_falls_back_to_the_process_group",
+                "needs root and unshare --mount",
+            );
+        };
+        f.assert_code(0)
+            .assert_stdout_contains("auto=124")
+            .assert_stdout_contains("forced=125")
+            .assert_stderr_contains("process group")
+            .assert_stderr_contains("--contain cgroup: ")
+            .assert_stderr_lacks("warning");
+        eprintln!("{how}: ok");
+    }
+}
+
+#[test]
+fn a_huge_argument_list_reaches_the_command_intact() {
+    // About 1 MiB of arguments (half the usual limit), counted and checksummed by the command.
+    let args: Vec<String> = (0..100_000).map(|i| format!("arg-{i:05}")).collect();
+    let mut all = vec![
+        "5".to_owned(),
+        "sh".into(),
+        "-c".into(),
+        r#"echo "count=$#"; printf '%s\n' "$@" | cksum"#.into(),
+        "sh".into(),
+    ];
+    all.extend(args.iter().cloned());
+    let f = run(&all);
+    f.assert_code(0).assert_stdout_contains("count=100000");
+    let expected = Command::new("sh")
+        .args(["-c", r#"printf '%s\n' "$@" | cksum"#, "sh"])
+        .args(&args)
+        .output()
+        .expect("sh");
+    assert!(
+        f.stdout
+            .contains(String::from_utf8_lossy(&expected.stdout).trim()),
+        "{f:#?}"
+    );
+}
+
+#[test]
+fn non_utf8_command_names_arguments_and_environment() {
+    let dir = tempdir();
+    let name = OsStr::from_bytes(b"prog-\xff\xfe");
+    let path = dir.path().join(name);
+    std::fs::write(
+        &path,
+        "#!/bin/sh\nprintf '%s|' \"$@\"; printf '%s' \"$WEIRD\"; exit 3\n",
+    )
+    .expect("write script");
+    std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let report = dir.path().join(OsStr::from_bytes(b"report-\xff.json"));
+    let mut c = cmd([OsStr::new("-v"), OsStr::new("--report")]);
+    c.arg(&report)
+        .arg("5")
+        .arg(&path)
+        .arg(OsStr::from_bytes(b"a\xffb"))
+        .env("WEIRD", OsStr::from_bytes(b"v\xfe"))
+        .env("TIMEOUT_RUN_DEADLINE", OsStr::from_bytes(b"\xff"));
+    let r = start(c);
+    let f = r.finish();
+    f.assert_code(3)
+        .assert_stderr_contains("prog-\u{fffd}\u{fffd}")
+        .assert_stderr_contains("ignoring unreadable TIMEOUT_RUN_DEADLINE");
+    let text = std::fs::read(&report).expect("report");
+    let json: serde_json::Value = serde_json::from_slice(&text).expect("valid JSON");
+    assert_eq!(json["exit_code"], 3);
+    assert!(
+        json["command"][1]
+            .as_str()
+            .is_some_and(|s| s.contains('\u{fffd}')),
+        "{json}"
+    );
+}
+
+#[test]
+fn non_utf8_bytes_reach_the_command_byte_for_byte() {
+    let dir = tempdir();
+    let out = dir.path().join("out");
+    let mut c = cmd(["5", "sh", "-c", r#"printf '%s' "$1$WEIRD" > "$2""#, "sh"]);
+    c.arg(OsStr::from_bytes(b"\xff"))
+        .arg(&out)
+        .env("WEIRD", OsStr::from_bytes(b"\xfe\x80"));
+    start(c).finish().assert_code(0);
+    assert_eq!(std::fs::read(&out).expect("out"), b"\xff\xfe\x80");
+}

@@ -108,6 +108,19 @@ fn parse_number(text: &str) -> Option<f64> {
             _ => return None,
         }
     };
+    // A value below the smallest f64 (`1e-400`, `0x1p-2000`) reads as 0, which would mean "no
+    // timeout": keep it positive, as written.
+    let mantissa = unsigned.split(['e', 'E', 'p', 'P']).next().unwrap_or("");
+    let digits = mantissa
+        .strip_prefix("0x")
+        .or_else(|| mantissa.strip_prefix("0X"))
+        .unwrap_or(mantissa);
+    let magnitude =
+        if magnitude == 0.0 && digits.bytes().any(|b| b.is_ascii_hexdigit() && b != b'0') {
+            f64::MIN_POSITIVE
+        } else {
+            magnitude
+        };
     Some(if negative { -magnitude } else { magnitude })
 }
 
@@ -208,6 +221,17 @@ mod tests {
     #[test]
     fn tiny_positive_values_never_become_zero() {
         assert_eq!(ok("1e-100"), Duration::from_nanos(1));
+        for underflow in [
+            "1e-324",
+            "1e-400",
+            "0.5e-99999",
+            "0x1p-2000",
+            "0x0.01p-1100s",
+        ] {
+            assert_eq!(ok(underflow), Duration::from_nanos(1), "{underflow}");
+        }
+        assert_eq!(ok("0e-400"), Duration::ZERO);
+        assert_eq!(ok("0x0p-2000"), Duration::ZERO);
         assert_eq!(ok("1e-10s"), Duration::from_nanos(1));
     }
 

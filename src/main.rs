@@ -12,6 +12,8 @@ mod exit;
 mod log;
 mod machine;
 mod process;
+#[cfg(test)]
+mod proptests;
 mod relay;
 mod report;
 mod run;

@@ -135,6 +135,21 @@ pub fn start(mut command: Command) -> Running {
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())
         .process_group(0);
+    // Whatever the test runner inherited (a non-interactive shell starts background jobs with
+    // SIGINT and SIGQUIT ignored, nohup ignores SIGHUP), the binary under test starts with
+    // default dispositions, as from an interactive shell; tests of inherited ignored signals
+    // set them up explicitly.
+    // SAFETY: signal(2) with SIG_DFL is async-signal-safe and touches no memory.
+    unsafe {
+        command.pre_exec(|| {
+            for number in 1..libc::SIGRTMIN() {
+                if number != libc::SIGKILL && number != libc::SIGSTOP {
+                    libc::signal(number, libc::SIG_DFL);
+                }
+            }
+            Ok(())
+        });
+    }
     // Timed from before the spawn: timeout-run may run (and its timer start) before this
     // thread gets the CPU back.
     let started = Instant::now();

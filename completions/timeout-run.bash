@@ -123,3 +123,34 @@ if [[ "${BASH_VERSINFO[0]}" -eq 4 && "${BASH_VERSINFO[1]}" -ge 4 || "${BASH_VERS
 else
     complete -F _timeout__run -o bashdefault -o default timeout-run
 fi
+
+# The command and its arguments: completed as commands (bash-completion's _command_offset).
+_timeout_run_with_command() {
+    local i=1 word limit= with_values=" -t --timeout --deadline -s --signal -g -k --grace --kill-after --contain --leftovers --idle-timeout --retries --retry-delay --retry-on --heartbeat --report " limits=" -t --timeout --deadline "
+    while [[ $i -lt $COMP_CWORD ]]; do
+        word=${COMP_WORDS[i]}
+        case $word in
+            --) i=$((i + 1)); break ;;
+            --*=*) [[ $limits == *" ${word%%=*} "* ]] && limit=1 ;;
+            -?*)
+                [[ $limits == *" $word "* ]] && limit=1
+                [[ $with_values == *" $word "* ]] && i=$((i + 1))
+                ;;
+            *) break ;;
+        esac
+        i=$((i + 1))
+    done
+    if [[ -z $limit && $i -lt $COMP_CWORD && ${COMP_WORDS[i]} == [0-9.]* ]]; then
+        i=$((i + 1))
+    fi
+    if [[ $i -ge $COMP_CWORD && ${COMP_WORDS[COMP_CWORD]} == -* ]] || [[ $i -gt $COMP_CWORD ]]; then
+        _timeout__run "$@"
+    elif declare -F _command_offset >/dev/null; then
+        _command_offset "$i"
+    elif [[ $i -eq $COMP_CWORD ]]; then
+        COMPREPLY=($(compgen -c -- "${COMP_WORDS[COMP_CWORD]}"))
+    else
+        COMPREPLY=($(compgen -f -- "${COMP_WORDS[COMP_CWORD]}"))
+    fi
+}
+complete -F _timeout_run_with_command -o bashdefault -o default timeout-run

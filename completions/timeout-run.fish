@@ -23,3 +23,36 @@ complete -c timeout-run -s v -l verbose -d 'Print lifecycle events on stderr (-v
 complete -c timeout-run -s q -l quiet -d 'Print nothing but fatal errors'
 complete -c timeout-run -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c timeout-run -s V -l version -d 'Print version'
+
+# The command and its arguments: completed as commands.
+function __timeout_run_complete_command
+    set -l tokens (commandline -opc)
+    set -e tokens[1]
+    set -l with_values -t --timeout --deadline -s --signal -g -k --grace --kill-after --contain --leftovers --idle-timeout --retries --retry-delay --retry-on --heartbeat --report
+    set -l limits -t --timeout --deadline
+    set -l limit 0
+    # Skip the options (and their values) before the first operand.
+    while set -q tokens[1]
+        set -l token $tokens[1]
+        if test "$token" = --
+            set -e tokens[1]
+            break
+        else if not string match -q -- '-*' $token
+            break
+        end
+        set -e tokens[1]
+        if contains -- (string split -m1 = -- $token)[1] $limits
+            set limit 1
+        end
+        if contains -- $token $with_values
+            set -e tokens[1]
+        end
+    end
+    # GNU form: a first operand (already typed) that looks like a duration is the limit.
+    set -l skip 1
+    if test $limit = 0; and set -q tokens[1]; and string match -qr -- '^[0-9.]' $tokens[1]
+        set skip 2
+    end
+    __fish_complete_subcommand --fcs-skip=$skip $with_values
+end
+complete -c timeout-run -n 'not string match -q -- "-*" (commandline -ct)' -x -a '(__timeout_run_complete_command)'

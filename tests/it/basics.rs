@@ -286,7 +286,11 @@ fn termination_signal_is_forwarded_and_timeout_run_dies_by_it() {
         (libc::SIGHUP, "SIGHUP"),
         (libc::SIGQUIT, "SIGQUIT"),
     ] {
-        let args = with_helper(&["-t", "30"], &["trap", name, "3", "ready", "sleep", "30"]);
+        // -v: a failure then shows whether the signal was relayed, and to how many processes.
+        let args = with_helper(
+            &["-v", "-t", "30"],
+            &["trap", name, "3", "ready", "sleep", "30"],
+        );
         let mut r = spawn(args);
         r.wait_for_line("ready");
         r.signal(sig);

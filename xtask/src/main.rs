@@ -290,4 +290,58 @@ mod tests {
             ["kill", "wait", "keep"]
         );
     }
+
+    #[test]
+    fn the_published_package_holds_only_what_it_needs() {
+        let out = std::process::Command::new(env!("CARGO"))
+            .args([
+                "package",
+                "--list",
+                "--allow-dirty",
+                "--package",
+                "timeout-run",
+            ])
+            .current_dir(super::root())
+            .output()
+            .expect("cargo runs");
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        let listed = String::from_utf8_lossy(&out.stdout);
+        let allowed = |f: &str| {
+            [
+                "src/",
+                "docs/",
+                "completions/",
+                "build.rs",
+                "README.md",
+                "LICENSE",
+                "CHANGELOG.md",
+                "Cargo.toml",
+                "Cargo.toml.orig",
+                "Cargo.lock",
+                ".cargo_vcs_info.json",
+            ]
+            .iter()
+            .any(|a| {
+                if a.ends_with('/') {
+                    f.starts_with(a)
+                } else {
+                    f == *a
+                }
+            })
+        };
+        let stray: Vec<&str> = listed.lines().filter(|f| !allowed(f)).collect();
+        assert!(stray.is_empty(), "stray files in the package: {stray:?}");
+        for needed in [
+            "src/main.rs",
+            "LICENSE",
+            "docs/timeout-run.1",
+            "completions/_timeout-run",
+        ] {
+            assert!(listed.lines().any(|f| f == needed), "{needed} missing");
+        }
+    }
 }

@@ -2,6 +2,7 @@
 """Side-by-side benchmark of timeout-run and GNU timeout (SPEC section 9).
 
 Usage: cargo build --release && python3 benches/bench.py [--quick] [--bin PATH]
+       [--extra LABEL=PATH]...
 
 Every figure is measured for both tools in the same run, interleaved (A, B, A, B, ...), so
 machine noise hits both alike. Medians are reported, with the ratio timeout-run / GNU.
@@ -139,6 +140,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/timeout-run"))
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--extra", action="append", default=[], metavar="LABEL=PATH",
+                    help="another timeout-run build (e.g. a static one) for the start-up figure")
     args = ap.parse_args()
     if not os.path.exists(args.bin):
         sys.exit(f"{args.bin} not found: run `cargo build --release` first")
@@ -149,11 +152,16 @@ def main():
     print(f"# timeout-run vs GNU timeout ({subprocess.run([gnu, '--version'], capture_output=True, text=True).stdout.splitlines()[0]})")
     print(f"# {os.cpu_count()} CPUs, {n} start-up runs each, interleaved\n")
 
-    s = startup(tools, n)
+    startup_tools = dict(tools)
+    for extra in args.extra:
+        label, _, path = extra.partition("=")
+        startup_tools[label] = [path]
+        startup_tools[label + " -c group"] = [path, "--contain", "group"]
+    s = startup(startup_tools, n)
     print("start-up + exit, median wall ms ('TOOL 10 true'):")
     for name, v in s.items():
         print(f"  {name:20} {v:7.3f} ms   overhead over true: {v - s['true']:6.3f} ms")
-    for name in tools:
+    for name in startup_tools:
         if name != "GNU timeout":
             print(f"  ratio {name}/GNU overhead: "
                   f"{(s[name] - s['true']) / max(1e-9, s['GNU timeout'] - s['true']):.2f}")

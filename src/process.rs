@@ -100,6 +100,12 @@ struct ChildPlan {
 /// Starts the command. Returns once it has exec'd: a failed exec is reported through a
 /// close-on-exec pipe, so a returned pid always runs the program.
 pub fn spawn(plan: SpawnPlan<'_>) -> Result<Spawned, SpawnError> {
+    if plan.command.is_empty() {
+        return Err(SpawnError::internal(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no command",
+        )));
+    }
     // The strings the pointer arrays point into live until the function returns.
     let argv_strings = plan
         .command
@@ -277,12 +283,15 @@ fn exec_child(plan: &ChildPlan) -> ! {
         static mut environ: *const *const libc::c_char;
     }
     // SAFETY: every call below is async-signal-safe (setpgid, write, prctl, getppid, kill,
-    // dup2, signal, sigprocmask, execvp, _exit); the pointers come from vectors and CStrings
-    // the parent keeps alive, copied into this process by the fork. Replacing `environ` is a
-    // plain store, and nothing else in this process reads it concurrently.
+    // dup2, signal, sigprocmask, _exit), except that POSIX does not list execvp; glibc's
+    // searches PATH with stack buffers only, and timeout-run has one thread, so no lock can be
+    // held by another thread across the fork. The pointers come from vectors and CStrings the
+    // parent keeps alive, copied into this process by the fork. Replacing `environ` is a plain
+    // store in this process's own copy of memory.
     unsafe {
         let fail = |stage: i32| -> ! {
-            let report = [stage, *libc::__errno_location()];
+            let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
+            let report = [stage, errno];
             libc::write(
                 plan.report,
                 report.as_ptr().cast(),

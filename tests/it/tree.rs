@@ -270,6 +270,36 @@ fn cgroup_is_removed_afterwards() {
     assert!(!std::path::Path::new(path).exists(), "{path} left behind");
 }
 
+#[test]
+fn cgroup_is_joined_after_fork_where_clone3_is_refused() {
+    // Kernels before 5.7 (or seccomp filters) refuse clone3(CLONE_INTO_CGROUP): the child then
+    // joins its cgroup between fork and exec, and the tree is held all the same.
+    if let Some(why) = cgroup_unavailable() {
+        return skip("cgroup_is_joined_after_fork_where_clone3_is_refused", &why);
+    }
+    let dir = tempdir();
+    let pids = dir.path().join("pids");
+    let script = format!(
+        "grep '^0::' /proc/self/cgroup; setsid sleep 100 & echo $! > {}; exit 0",
+        pids.display()
+    );
+    let wrapper = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/without-clone3.py");
+    let mut c = Command::new("python3");
+    c.arg(wrapper)
+        .args([bin(), "-vv", "-g", "1", "10", "sh", "-c", &script])
+        .env_remove("TIMEOUT_RUN_DEADLINE")
+        .env_remove("TIMEOUT_RUN_LOG");
+    let f = start(c).finish();
+    f.assert_code(0)
+        .assert_stderr_contains("clone3 into the cgroup failed")
+        .assert_stderr_contains("contained by cgroup")
+        .assert_stdout_contains("/timeout-run.");
+    let started = read_pids(&pids);
+    let left = survivors(&started, 2 * SEC);
+    cleanup(&left);
+    assert!(left.is_empty(), "survivors: {left:?}");
+}
+
 // ---- PID 1 (SPEC §5) --------------------------------------------------------------------------
 
 fn pid_namespace_unavailable() -> Option<String> {

@@ -454,10 +454,12 @@ impl Cgroup {
 
 /// Reads a `/proc` or cgroup file. These report a size of 0, so `fs::read_to_string` would
 /// start with tiny reads, and the kernel regenerates the text up to the offset on every read:
-/// one large read is several times cheaper (it matters for start-up, which reads mountinfo).
+/// page-sized reads are several times cheaper (it matters for start-up, which reads mountinfo).
+/// One page holds the small files the tree walk reads for every process in one read, without
+/// preparing a larger buffer each time.
 pub fn read_proc(path: impl AsRef<Path>) -> io::Result<String> {
     use std::io::Read;
-    let mut text = String::with_capacity(16 * 1024);
+    let mut text = String::with_capacity(4096);
     fs::File::open(path)?.read_to_string(&mut text)?;
     Ok(text)
 }

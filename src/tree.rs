@@ -457,11 +457,30 @@ impl Cgroup {
 /// page-sized reads are several times cheaper (it matters for start-up, which reads mountinfo).
 /// One page holds the small files the tree walk reads for every process in one read, without
 /// preparing a larger buffer each time.
+///
+/// Plain `read` calls until end of file: `read_to_string` would first ask for the file's size
+/// and position (two more system calls, and /proc files report size 0 anyway).
 pub fn read_proc(path: impl AsRef<Path>) -> io::Result<String> {
     use std::io::Read;
-    let mut text = String::with_capacity(4096);
-    fs::File::open(path)?.read_to_string(&mut text)?;
-    Ok(text)
+    let mut file = fs::File::open(path)?;
+    let mut bytes = Vec::with_capacity(4096);
+    loop {
+        if bytes.len() == bytes.capacity() {
+            bytes.reserve(bytes.capacity());
+        }
+        let len = bytes.len();
+        bytes.resize(bytes.capacity(), 0);
+        match file.read(&mut bytes[len..]) {
+            Ok(0) => {
+                bytes.truncate(len);
+                break;
+            }
+            Ok(n) => bytes.truncate(len + n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => bytes.truncate(len),
+            Err(e) => return Err(e),
+        }
+    }
+    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 fn read_pids(path: &Path) -> Vec<i32> {

@@ -2,11 +2,12 @@
 //! CLOCK_BOOTTIME (a timerfd), and any extra descriptors the caller polls (output relay). Between
 //! events the process sleeps in `poll(2)`: no periodic wake-ups.
 //!
-//! Every catchable signal whose disposition is not "ignore" is blocked and read from the
-//! signalfd, so no handler ever runs and the dispositions the command inherits through exec are
-//! exactly the ones timeout-run inherited. A signal inherited as ignored stays ignored and
-//! unblocked: the kernel discards it (a blocked signal would be queued even while ignored), so
-//! timeout-run neither acts on it nor relays it.
+//! Every catchable signal is blocked and read from the signalfd, so no handler ever runs and the
+//! dispositions the command inherits through exec are exactly the ones timeout-run inherited. A
+//! signal inherited as ignored stays ignored: the kernel still queues it while it is blocked, so
+//! its disposition is checked when it is read, and it is dropped there (timeout-run neither acts
+//! on it nor relays it). Checking on arrival rather than at start-up saves querying all 64
+//! dispositions on every start.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -57,7 +58,7 @@ pub struct EventSource {
 }
 
 impl EventSource {
-    /// Blocks every catchable, non-ignored signal and opens the descriptors. Call before
+    /// Blocks every catchable signal and opens the descriptors. Call before
     /// spawning, so no signal sent from then on is lost.
     pub fn install() -> io::Result<(EventSource, Inherited)> {
         // SAFETY: plain syscalls on local, zero-initialised sigset_t and sigaction values; no
@@ -76,13 +77,11 @@ impl EventSource {
                 libc::signal(libc::SIGCHLD, libc::SIG_DFL);
             }
             for number in 1..=max_signal() {
-                if matches!(number, libc::SIGKILL | libc::SIGSTOP) {
-                    continue;
+                // SIGPIPE is timeout-run's own (ignored, for its writes); the C library refuses
+                // the two real-time signals it reserves.
+                if !matches!(number, libc::SIGKILL | libc::SIGSTOP | libc::SIGPIPE) {
+                    libc::sigaddset(&mut mask, number);
                 }
-                if disposition_is_ignore(number) {
-                    continue;
-                }
-                libc::sigaddset(&mut mask, number);
             }
             if libc::sigprocmask(libc::SIG_BLOCK, &mask, std::ptr::null_mut()) != 0 {
                 return Err(io::Error::last_os_error());
@@ -194,6 +193,10 @@ impl EventSource {
             let Some(signal) = Signal::from_raw(info.ssi_signo as i32) else {
                 continue;
             };
+            if disposition_is_ignore(signal.raw()) {
+                // Inherited as ignored: it stays ignored.
+                continue;
+            }
             let code = info.ssi_code;
             out.push(Received {
                 signal,

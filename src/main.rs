@@ -5,6 +5,8 @@
 
 mod cli;
 mod clock;
+#[cfg(target_os = "linux")]
+mod clone;
 mod config;
 mod duration;
 mod events;

@@ -140,23 +140,17 @@ pub fn spawn(plan: SpawnPlan<'_>) -> Result<Spawned, SpawnError> {
         report: report_write.as_raw_fd(),
     };
 
-    let mut born_in_cgroup = false;
-    let mut pid = None;
-    if let Some(target) = plan.cgroup {
-        match clone_into_cgroup(target.dir, &child) {
-            Ok(p) => {
-                born_in_cgroup = true;
-                pid = Some(p);
-            }
-            Err(e) => {
-                tracing::debug!("clone3 into the cgroup failed ({e}); joining it after fork");
-                child.join_procs = Some(target.procs.as_raw_fd());
-            }
+    // clone3 first (born in the cgroup; vfork-style where supported). Without it (Linux before
+    // 5.3, 5.7 for cgroups, or a seccomp filter that refuses it): fork, and the child joins the
+    // cgroup itself.
+    let cgroup_dir = plan.cgroup.map(|target| target.dir);
+    let (pid, born_in_cgroup) = match clone_child(cgroup_dir, &child) {
+        Ok(pid) => (pid, plan.cgroup.is_some()),
+        Err(e) => {
+            tracing::debug!("clone3 failed ({e}); falling back to fork");
+            child.join_procs = plan.cgroup.map(|target| target.procs.as_raw_fd());
+            (fork(&child)?, false)
         }
-    }
-    let pid = match pid {
-        Some(p) => p,
-        None => fork(&child)?,
     };
     drop(report_write);
     // The relay's ends now belong to the child alone.
@@ -215,61 +209,42 @@ fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
         .collect()
 }
 
-/// `struct clone_args` of `<linux/sched.h>` (the size that has the `cgroup` field).
+/// Starts the child with `clone3`, in the cgroup if one is given.
 #[cfg(target_os = "linux")]
-#[repr(C)]
-#[derive(Default)]
-struct CloneArgs {
-    flags: u64,
-    pidfd: u64,
-    child_tid: u64,
-    parent_tid: u64,
-    exit_signal: u64,
-    stack: u64,
-    stack_size: u64,
-    tls: u64,
-    set_tid: u64,
-    set_tid_size: u64,
-    cgroup: u64,
-}
-
-#[cfg(target_os = "linux")]
-const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
-
-/// Forks with `clone3(CLONE_INTO_CGROUP)`: the child starts life in the cgroup.
-#[cfg(target_os = "linux")]
-fn clone_into_cgroup(dir: BorrowedFd<'_>, child: &ChildPlan) -> io::Result<Pid> {
-    let args = CloneArgs {
-        flags: CLONE_INTO_CGROUP,
-        exit_signal: libc::SIGCHLD as u64,
-        cgroup: dir.as_raw_fd() as u64,
-        ..CloneArgs::default()
-    };
-    // SAFETY: clone3 without CLONE_VM is a fork: the child gets a copy of the address space and
-    // continues on its own copy of this stack. It runs only `exec_child`, which makes
-    // async-signal-safe calls on values prepared before the fork and never returns; timeout-run
-    // has a single thread, so no lock can be held by another thread at the fork.
-    let ret = unsafe {
-        libc::syscall(
-            libc::SYS_clone3,
-            &args as *const CloneArgs,
-            std::mem::size_of::<CloneArgs>(),
+fn clone_child(cgroup: Option<BorrowedFd<'_>>, child: &ChildPlan) -> io::Result<Pid> {
+    // The child's exec may put an argument array (for a script run through /bin/sh) and a
+    // PATH-sized buffer on its stack.
+    let stack_hint = (child.argv.len() + 3) * std::mem::size_of::<*const libc::c_char>()
+        + libc::PATH_MAX as usize
+        + 256;
+    // SAFETY: `child_main` only reads the plan and makes async-signal-safe calls before it
+    // execs or exits; the plan outlives the call (the parent waits in clone3 until the child has
+    // exec'd, or the child has a copy of it); timeout-run installs no signal handler (signals
+    // arrive through a signalfd).
+    unsafe {
+        crate::clone::clone3(
+            cgroup,
+            stack_hint,
+            child_main,
+            (child as *const ChildPlan).cast_mut().cast(),
         )
-    };
-    match ret {
-        0 => exec_child(child),
-        pid if pid > 0 => Ok(Pid::from_raw(pid as libc::pid_t)),
-        _ => Err(io::Error::last_os_error()),
     }
 }
 
 #[cfg(not(target_os = "linux"))]
-fn clone_into_cgroup(_dir: BorrowedFd<'_>, _child: &ChildPlan) -> io::Result<Pid> {
+fn clone_child(_cgroup: Option<BorrowedFd<'_>>, _child: &ChildPlan) -> io::Result<Pid> {
     Err(io::Error::from_raw_os_error(libc::ENOSYS))
 }
 
+#[cfg(target_os = "linux")]
+extern "C" fn child_main(plan: *mut std::ffi::c_void) -> libc::c_int {
+    // SAFETY: `clone_child` passes a pointer to a live ChildPlan.
+    exec_child(unsafe { &*plan.cast::<ChildPlan>() })
+}
+
 fn fork(child: &ChildPlan) -> Result<Pid, SpawnError> {
-    // SAFETY: see `clone_into_cgroup`; fork() in a single-threaded process.
+    // SAFETY: fork() in a single-threaded process; the child only runs `exec_child`, which makes
+    // async-signal-safe calls on values prepared before the fork and never returns.
     match unsafe { libc::fork() } {
         0 => exec_child(child),
         pid if pid > 0 => Ok(Pid::from_raw(pid)),
@@ -277,17 +252,13 @@ fn fork(child: &ChildPlan) -> Result<Pid, SpawnError> {
     }
 }
 
-/// The child between fork and exec. Async-signal-safe calls only, on prepared values.
+/// The child between fork (or clone) and exec. Async-signal-safe calls only, on prepared
+/// values: a vfork-style child shares timeout-run's memory, so it must not write to it.
 fn exec_child(plan: &ChildPlan) -> ! {
-    unsafe extern "C" {
-        static mut environ: *const *const libc::c_char;
-    }
     // SAFETY: every call below is async-signal-safe (setpgid, write, prctl, getppid, kill,
-    // dup2, signal, sigprocmask, _exit), except that POSIX does not list execvp; glibc's
-    // searches PATH with stack buffers only, and timeout-run has one thread, so no lock can be
-    // held by another thread across the fork. The pointers come from vectors and CStrings the
-    // parent keeps alive, copied into this process by the fork. Replacing `environ` is a plain
-    // store in this process's own copy of memory.
+    // dup2, signal, sigprocmask, _exit), except that POSIX does not list execvp(e); glibc's
+    // searches PATH with stack buffers only and takes no lock (it is what posix_spawn runs in its
+    // vfork-style child). The pointers come from vectors and CStrings the parent keeps alive.
     unsafe {
         let fail = |stage: i32| -> ! {
             let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
@@ -340,9 +311,38 @@ fn exec_child(plan: &ChildPlan) -> ! {
             libc::signal(plan.stop, libc::SIG_DFL);
         }
         libc::sigprocmask(libc::SIG_SETMASK, &plan.mask, std::ptr::null_mut());
-        environ = plan.envp.as_ptr();
-        libc::execvp(plan.argv[0], plan.argv.as_ptr());
+        execvpe(plan.argv[0], plan.argv.as_ptr(), plan.envp.as_ptr());
         fail(STAGE_EXEC)
+    }
+}
+
+/// `execvp` with an explicit environment: glibc's and musl's `execvpe`.
+#[cfg(target_os = "linux")]
+unsafe fn execvpe(
+    file: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+) {
+    // SAFETY: forwarded from the caller.
+    unsafe { libc::execvpe(file, argv, envp) };
+}
+
+/// `execvp` with an explicit environment, for systems without `execvpe`: replaces `environ`,
+/// which is a plain store in the forked child's own copy of memory (the child is never
+/// vfork-style there).
+#[cfg(not(target_os = "linux"))]
+unsafe fn execvpe(
+    file: *const libc::c_char,
+    argv: *const *const libc::c_char,
+    envp: *const *const libc::c_char,
+) {
+    unsafe extern "C" {
+        static mut environ: *const *const libc::c_char;
+    }
+    // SAFETY: see above; the caller passes valid null-terminated arrays.
+    unsafe {
+        environ = envp;
+        libc::execvp(file, argv);
     }
 }
 

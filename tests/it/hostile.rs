@@ -250,6 +250,54 @@ fn a_huge_argument_list_reaches_the_command_intact() {
 }
 
 #[test]
+fn a_script_without_interpreter_line_runs_through_sh_with_a_huge_argument_list() {
+    // exec fails with ENOEXEC and execvp's fallback runs /bin/sh SCRIPT ARG...: the child builds
+    // that argument array on its stack (800 KB here), which must fit whatever the spawn method.
+    let dir = tempdir();
+    let script = dir.path().join("no-interpreter-line");
+    std::fs::write(
+        &script,
+        "echo \"count=$#\"; echo \"last=$(eval echo \\${$#})\"\n",
+    )
+    .expect("write script");
+    std::fs::set_permissions(&script, std::fs::Permissions::from_mode(0o755)).expect("chmod");
+    let mut all = vec!["5".to_owned(), script.display().to_string()];
+    all.extend((0..100_000).map(|i| format!("arg-{i:05}")));
+    run(&all)
+        .assert_code(0)
+        .assert_stdout_contains("count=100000")
+        .assert_stdout_contains("last=arg-99999");
+}
+
+#[test]
+fn without_clone3_the_command_is_forked_and_every_failure_still_reported() {
+    // Kernels before 5.3 and some seccomp filters refuse clone3: timeout-run forks instead.
+    let wrapper = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/without-clone3.py");
+    let refused = |args: &[&str]| {
+        let mut c = Command::new("python3");
+        c.arg(&wrapper)
+            .arg(bin())
+            .args(["-vv", "--contain", "group"])
+            .args(args)
+            .env_remove("TIMEOUT_RUN_DEADLINE")
+            .env_remove("TIMEOUT_RUN_LOG");
+        start(c).finish()
+    };
+    refused(&[
+        "5",
+        "sh",
+        "-c",
+        "echo \"deadline=$TIMEOUT_RUN_DEADLINE\"; exit 7",
+    ])
+    .assert_code(7)
+    .assert_stderr_contains("falling back to fork")
+    .assert_stdout_contains("deadline=1");
+    refused(&["5", "/nonexistent/command"]).assert_code(127);
+    refused(&["5", "/dev/null"]).assert_code(126);
+    refused(&["0.2", "sleep", "10"]).assert_code(124);
+}
+
+#[test]
 fn non_utf8_command_names_arguments_and_environment() {
     let dir = tempdir();
     let name = OsStr::from_bytes(b"prog-\xff\xfe");

@@ -291,7 +291,8 @@ fn cgroup_is_joined_after_fork_where_clone3_is_refused() {
         .env_remove("TIMEOUT_RUN_LOG");
     let f = start(c).finish();
     f.assert_code(0)
-        .assert_stderr_contains("clone3 into the cgroup failed")
+        .assert_stderr_contains("clone3 failed")
+        .assert_stderr_contains("falling back to fork")
         .assert_stderr_contains("contained by cgroup")
         .assert_stdout_contains("/timeout-run.");
     let started = read_pids(&pids);

@@ -3,7 +3,7 @@
 //! proptests` (the default, 256 cases per property, is what `cargo test` runs).
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStringExt;
+use std::os::unix::ffi::{OsStrExt, OsStringExt};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use clap::Parser;
@@ -196,6 +196,20 @@ proptest! {
     #[test]
     fn unix_seconds_never_panics(text in any::<String>()) {
         let _ = clock::parse_unix_seconds(&text);
+    }
+
+    #[test]
+    fn operands_only_parse_as_clap_parses_them(
+        first in argument().prop_filter("not an option", |a| !a.as_bytes().starts_with(b"-")),
+        rest in prop::collection::vec(argument(), 0..8),
+    ) {
+        let argv: Vec<OsString> = [OsString::from("timeout-run"), first]
+            .into_iter()
+            .chain(rest)
+            .collect();
+        let fast = Cli::parse_from(argv.clone());
+        let clap = Cli::try_parse_from(argv);
+        prop_assert_eq!(fast.ok(), clap.ok());
     }
 
     #[test]

@@ -4,8 +4,6 @@
 use std::ffi::OsString;
 use std::time::SystemTime;
 
-use clap::Parser;
-
 use crate::cli::Cli;
 use crate::clock;
 use crate::config::{self, Config, RetryOn};
@@ -17,7 +15,7 @@ use crate::supervisor::{Attempt, Supervisor};
 
 /// Runs timeout-run on its command line (program name first) and returns how it must end.
 pub fn main(args: Vec<OsString>) -> Exit {
-    let cli = match Cli::try_parse_from(args) {
+    let cli = match Cli::parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {
             let _ = e.print();

@@ -34,13 +34,13 @@ pub struct SpawnPlan<'a> {
     pub stderr: Option<OwnedFd>,
 }
 
-/// The two ways into a cgroup: born in it (`clone3(CLONE_INTO_CGROUP)`, Linux 5.7+, atomic and
-/// cheap), or moved into it between fork and exec by writing "0" to `cgroup.procs` (which makes
-/// the kernel wait for an RCU grace period: a few hundred microseconds of start-up).
+/// The cgroup directory the command starts in. There are two ways in: born in it
+/// (`clone3(CLONE_INTO_CGROUP)`, Linux 5.7+, atomic and cheap), or moved into it between fork
+/// and exec by writing "0" to its `cgroup.procs` (which makes the kernel wait for an RCU grace
+/// period: a few hundred microseconds of start-up).
 #[derive(Clone, Copy)]
 pub struct CgroupTarget<'a> {
     pub dir: BorrowedFd<'a>,
-    pub procs: BorrowedFd<'a>,
 }
 
 /// A started command.
@@ -83,7 +83,8 @@ const STAGE_EXEC: i32 = 2;
 /// only reads these plain values and makes async-signal-safe calls (no allocation, no lock).
 struct ChildPlan {
     argv: Vec<*const libc::c_char>,
-    envp: Vec<*const libc::c_char>,
+    /// Into the `Environment` that `spawn` keeps alive.
+    envp: *const *const libc::c_char,
     new_group: bool,
     /// `cgroup.procs` to write "0" to, when the child was not born in its cgroup.
     join_procs: Option<RawFd>,
@@ -112,9 +113,8 @@ pub fn spawn(plan: SpawnPlan<'_>) -> Result<Spawned, SpawnError> {
         .iter()
         .map(|a| cstring(a.as_bytes()))
         .collect::<Result<Vec<_>, _>>()?;
-    let env_strings = environment(&plan.env)?;
+    let env = environment(&plan.env)?;
     let argv = null_terminated(&argv_strings);
-    let envp = null_terminated(&env_strings);
 
     let (report_read, report_write) =
         nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::internal(e.into()))?;
@@ -127,7 +127,7 @@ pub fn spawn(plan: SpawnPlan<'_>) -> Result<Spawned, SpawnError> {
     }
     let mut child = ChildPlan {
         argv,
-        envp,
+        envp: env.pointers.as_ptr(),
         new_group: plan.new_group,
         join_procs: None,
         parent: nix::unistd::getpid().as_raw(),
@@ -148,7 +148,10 @@ pub fn spawn(plan: SpawnPlan<'_>) -> Result<Spawned, SpawnError> {
         Ok(pid) => (pid, plan.cgroup.is_some()),
         Err(e) => {
             tracing::debug!("clone3 failed ({e}); falling back to fork");
-            child.join_procs = plan.cgroup.map(|target| target.procs.as_raw_fd());
+            // Without its cgroup.procs, the child cannot join: the supervisor finds it outside
+            // the cgroup and falls back to the process group.
+            let procs = plan.cgroup.and_then(|target| open_procs(target.dir));
+            child.join_procs = procs.as_ref().map(|fd| fd.as_raw_fd());
             (fork(&child)?, false)
         }
     };
@@ -177,6 +180,22 @@ pub fn spawn(plan: SpawnPlan<'_>) -> Result<Spawned, SpawnError> {
     }
 }
 
+/// Opens a cgroup's `cgroup.procs` for writing, relative to the cgroup's directory.
+fn open_procs(dir: BorrowedFd<'_>) -> Option<OwnedFd> {
+    match nix::fcntl::openat(
+        dir,
+        "cgroup.procs",
+        OFlag::O_WRONLY | OFlag::O_CLOEXEC,
+        nix::sys::stat::Mode::empty(),
+    ) {
+        Ok(fd) => Some(fd),
+        Err(e) => {
+            tracing::debug!("cannot open cgroup.procs: {e}");
+            None
+        }
+    }
+}
+
 fn cstring(bytes: &[u8]) -> Result<CString, SpawnError> {
     CString::new(bytes).map_err(|_| {
         SpawnError::internal(io::Error::new(
@@ -186,19 +205,49 @@ fn cstring(bytes: &[u8]) -> Result<CString, SpawnError> {
     })
 }
 
-/// timeout-run's environment with `extra` set (replacing variables of the same name).
-fn environment(extra: &[(OsString, OsString)]) -> Result<Vec<CString>, SpawnError> {
-    let mut out = Vec::new();
-    for (key, value) in std::env::vars_os() {
-        if extra.iter().any(|(k, _)| *k == key) {
-            continue;
+/// The command's environment: timeout-run's own with `extra` set (replacing variables of the
+/// same name). Only the extra variables are new strings; the rest point into timeout-run's
+/// environment, which nothing modifies (timeout-run never calls setenv).
+struct Environment {
+    /// Owns the added strings that `pointers` refers to.
+    _added: Vec<CString>,
+    /// Null-terminated, as `execve` takes it.
+    pointers: Vec<*const libc::c_char>,
+}
+
+fn environment(extra: &[(OsString, OsString)]) -> Result<Environment, SpawnError> {
+    unsafe extern "C" {
+        static environ: *const *const libc::c_char;
+    }
+    let added = extra
+        .iter()
+        .map(|(key, value)| cstring(&[key.as_bytes(), b"=", value.as_bytes()].concat()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut pointers = Vec::new();
+    // SAFETY: `environ` is the C library's null-terminated array of "NAME=value" strings; it
+    // and its strings stay valid and unchanged while timeout-run runs, since nothing in this
+    // single-threaded program sets or unsets a variable.
+    unsafe {
+        let mut entry = environ;
+        while !entry.is_null() && !(*entry).is_null() {
+            let bytes = std::ffi::CStr::from_ptr(*entry).to_bytes();
+            let replaced = extra.iter().any(|(key, _)| {
+                bytes.len() > key.len()
+                    && bytes.starts_with(key.as_bytes())
+                    && bytes[key.len()] == b'='
+            });
+            if !replaced {
+                pointers.push(*entry);
+            }
+            entry = entry.add(1);
         }
-        out.push(cstring(&[key.as_bytes(), b"=", value.as_bytes()].concat())?);
     }
-    for (key, value) in extra {
-        out.push(cstring(&[key.as_bytes(), b"=", value.as_bytes()].concat())?);
-    }
-    Ok(out)
+    pointers.extend(added.iter().map(|s| s.as_ptr()));
+    pointers.push(std::ptr::null());
+    Ok(Environment {
+        _added: added,
+        pointers,
+    })
 }
 
 fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
@@ -311,7 +360,7 @@ fn exec_child(plan: &ChildPlan) -> ! {
             libc::signal(plan.stop, libc::SIG_DFL);
         }
         libc::sigprocmask(libc::SIG_SETMASK, &plan.mask, std::ptr::null_mut());
-        execvpe(plan.argv[0], plan.argv.as_ptr(), plan.envp.as_ptr());
+        execvpe(plan.argv[0], plan.argv.as_ptr(), plan.envp);
         fail(STAGE_EXEC)
     }
 }

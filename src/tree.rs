@@ -279,8 +279,6 @@ pub struct Cgroup {
     parent: PathBuf,
     /// The directory itself, for `clone3(CLONE_INTO_CGROUP)`.
     dir_fd: OwnedFd,
-    procs: fs::File,
-    kill_file: bool,
 }
 
 /// Why no cgroup could be created.
@@ -327,19 +325,6 @@ impl Cgroup {
         }
         let (leaf, dir) = made.ok_or_else(|| NoCgroup("cannot find a free cgroup name".into()))?;
         let name = format!("{}/{leaf}", own.trim_end_matches('/'));
-        let procs = match fs::OpenOptions::new()
-            .write(true)
-            .open(dir.join("cgroup.procs"))
-        {
-            Ok(f) => f,
-            Err(e) => {
-                let _ = fs::remove_dir(&dir);
-                return Err(NoCgroup(format!(
-                    "cannot open {}/cgroup.procs: {e}",
-                    dir.display()
-                )));
-            }
-        };
         let dir_fd = match nix::fcntl::open(
             &dir,
             OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
@@ -351,14 +336,11 @@ impl Cgroup {
                 return Err(NoCgroup(format!("cannot open {}: {e}", dir.display())));
             }
         };
-        let kill_file = dir.join("cgroup.kill").exists();
         Ok(Cgroup {
             dir,
             name,
             parent,
             dir_fd,
-            procs,
-            kill_file,
         })
     }
 
@@ -366,7 +348,6 @@ impl Cgroup {
     pub fn target(&self) -> CgroupTarget<'_> {
         CgroupTarget {
             dir: self.dir_fd.as_fd(),
-            procs: self.procs.as_fd(),
         }
     }
 
@@ -427,10 +408,11 @@ impl Cgroup {
     /// `cgroup.kill`: SIGKILL to every member, atomically with respect to forks. False when the
     /// kernel lacks it (before 5.14).
     fn kill_all(&self) -> bool {
-        if !self.kill_file {
-            return false;
-        }
-        fs::write(self.dir.join("cgroup.kill"), "1").is_ok()
+        fs::OpenOptions::new()
+            .write(true)
+            .open(self.dir.join("cgroup.kill"))
+            .and_then(|mut f| f.write_all(b"1"))
+            .is_ok()
     }
 
     fn remove(self, keep: bool) {
@@ -442,7 +424,6 @@ impl Cgroup {
                 }
             }
         }
-        drop(self.procs);
         drop(self.dir_fd);
         if let Err(e) = fs::remove_dir(&self.dir) {
             tracing::debug!("cannot remove {}: {e}", self.dir.display());

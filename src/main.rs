@@ -13,6 +13,7 @@ mod events;
 mod exit;
 mod log;
 mod machine;
+mod mounts;
 mod process;
 #[cfg(test)]
 mod proptests;

@@ -286,13 +286,10 @@ pub struct Cgroup {
 pub struct NoCgroup(pub String);
 
 impl Cgroup {
-    /// Creates `timeout-run.<pid>.<n>` below timeout-run's own cgroup in the v2 hierarchy, found
-    /// through `/proc/self/mountinfo` (hybrid layouts mount it at `/sys/fs/cgroup/unified`).
+    /// Creates `timeout-run.<pid>.<n>` below timeout-run's own cgroup in the v2 hierarchy,
+    /// wherever it is mounted (hybrid layouts mount it at `/sys/fs/cgroup/unified`).
     pub fn create(attempt: u32) -> Result<Cgroup, NoCgroup> {
-        let mountinfo = read_proc("/proc/self/mountinfo")
-            .map_err(|e| NoCgroup(format!("cannot read /proc/self/mountinfo: {e}")))?;
-        let (mount_root, mount_point) = find_cgroup2_mount(&mountinfo)
-            .ok_or_else(|| NoCgroup("no cgroup v2 hierarchy is mounted".into()))?;
+        let (mount_root, mount_point) = crate::mounts::cgroup2().map_err(NoCgroup)?;
         let own = read_proc("/proc/self/cgroup")
             .map_err(|e| NoCgroup(format!("cannot read /proc/self/cgroup: {e}")))?;
         let own =
@@ -474,44 +471,6 @@ fn read_pids(path: &Path) -> Vec<i32> {
         .unwrap_or_default()
 }
 
-/// `(root, mount point)` of the first cgroup2 mount in a mountinfo text.
-fn find_cgroup2_mount(mountinfo: &str) -> Option<(String, PathBuf)> {
-    mountinfo.lines().find_map(|line| {
-        let (left, right) = line.split_once(" - ")?;
-        if right.split_ascii_whitespace().next()? != "cgroup2" {
-            return None;
-        }
-        let fields: Vec<&str> = left.split_ascii_whitespace().collect();
-        Some((
-            unescape(fields.get(3)?),
-            PathBuf::from(unescape(fields.get(4)?)),
-        ))
-    })
-}
-
-/// mountinfo escapes space, tab, newline and backslash as `\ooo`.
-fn unescape(field: &str) -> String {
-    let bytes = field.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'\\'
-            && i + 3 < bytes.len()
-            && bytes[i + 1..i + 4]
-                .iter()
-                .all(|b| (b'0'..=b'7').contains(b))
-        {
-            let v = (bytes[i + 1] - b'0') * 64 + (bytes[i + 2] - b'0') * 8 + (bytes[i + 3] - b'0');
-            out.push(v);
-            i += 4;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
-}
-
 /// The v2 path (`0::/path`) in a `/proc/<pid>/cgroup` text.
 fn own_cgroup_path(text: &str) -> Option<&str> {
     text.lines().find_map(|l| l.strip_prefix("0::"))
@@ -530,35 +489,6 @@ pub fn become_subreaper() -> io::Result<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    const HYBRID: &str = "\
-31 23 0:28 / /sys/fs/cgroup rw,relatime - tmpfs tmpfs rw,mode=755
-32 31 0:29 / /sys/fs/cgroup/cpu rw,relatime - cgroup cgroup rw,cpu
-41 31 0:38 / /sys/fs/cgroup/unified rw,relatime - cgroup2 cgroup2 rw
-";
-
-    #[test]
-    fn finds_the_v2_mount_in_a_hybrid_layout() {
-        let (root, point) = find_cgroup2_mount(HYBRID).unwrap();
-        assert_eq!(root, "/");
-        assert_eq!(point, PathBuf::from("/sys/fs/cgroup/unified"));
-    }
-
-    #[test]
-    fn finds_the_v2_mount_in_a_unified_layout_with_escapes() {
-        let info = "25 1 0:22 /sub /mnt/my\\040cgroups rw - cgroup2 cgroup2 rw,nsdelegate\n";
-        let (root, point) = find_cgroup2_mount(info).unwrap();
-        assert_eq!(root, "/sub");
-        assert_eq!(point, PathBuf::from("/mnt/my cgroups"));
-    }
-
-    #[test]
-    fn no_v2_mount() {
-        assert!(
-            find_cgroup2_mount("32 31 0:29 / /sys/fs/cgroup/cpu rw - cgroup cgroup rw,cpu\n")
-                .is_none()
-        );
-    }
 
     #[test]
     fn own_path_is_the_v2_line() {

@@ -272,11 +272,10 @@ fn a_script_without_interpreter_line_runs_through_sh_with_a_huge_argument_list()
 #[test]
 fn without_clone3_the_command_is_forked_and_every_failure_still_reported() {
     // Kernels before 5.3 and some seccomp filters refuse clone3: timeout-run forks instead.
-    let wrapper = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/without-clone3.py");
     let refused = |args: &[&str]| {
         let mut c = Command::new("python3");
-        c.arg(&wrapper)
-            .arg(bin())
+        c.arg(refuse_syscalls())
+            .args(["clone3", bin()])
             .args(["-vv", "--contain", "group"])
             .args(args)
             .env_remove("TIMEOUT_RUN_DEADLINE")

@@ -283,10 +283,9 @@ fn cgroup_is_joined_after_fork_where_clone3_is_refused() {
         "grep '^0::' /proc/self/cgroup; setsid sleep 100 & echo $! > {}; exit 0",
         pids.display()
     );
-    let wrapper = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/without-clone3.py");
     let mut c = Command::new("python3");
-    c.arg(wrapper)
-        .args([bin(), "-vv", "-g", "1", "10", "sh", "-c", &script])
+    c.arg(refuse_syscalls())
+        .args(["clone3", bin(), "-vv", "-g", "1", "10", "sh", "-c", &script])
         .env_remove("TIMEOUT_RUN_DEADLINE")
         .env_remove("TIMEOUT_RUN_LOG");
     let f = start(c).finish();
@@ -299,6 +298,28 @@ fn cgroup_is_joined_after_fork_where_clone3_is_refused() {
     let left = survivors(&started, 2 * SEC);
     cleanup(&left);
     assert!(left.is_empty(), "survivors: {left:?}");
+}
+
+#[test]
+fn cgroup_is_found_through_mountinfo_where_statmount_is_refused() {
+    // Kernels before 6.8 have no listmount/statmount: the mount is found in mountinfo.
+    if let Some(why) = cgroup_unavailable() {
+        return skip(
+            "cgroup_is_found_through_mountinfo_where_statmount_is_refused",
+            &why,
+        );
+    }
+    let mut c = Command::new("python3");
+    c.arg(refuse_syscalls())
+        .args(["statmount,listmount", bin(), "-v", "10", "sh", "-c"])
+        .arg("grep '^0::' /proc/self/cgroup")
+        .env_remove("TIMEOUT_RUN_DEADLINE")
+        .env_remove("TIMEOUT_RUN_LOG");
+    start(c)
+        .finish()
+        .assert_code(0)
+        .assert_stderr_contains("contained by cgroup")
+        .assert_stdout_contains("/timeout-run.");
 }
 
 // ---- PID 1 (SPEC §5) --------------------------------------------------------------------------

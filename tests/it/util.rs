@@ -23,6 +23,11 @@ pub fn helper() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helper.py")
 }
 
+/// `tests/refuse-syscalls.py`: runs a program with some system calls refused by seccomp.
+pub fn refuse_syscalls() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/refuse-syscalls.py")
+}
+
 /// Default watchdog: no test run may take longer than this.
 pub const WATCHDOG: Duration = Duration::from_secs(20);
 

@@ -1,8 +1,10 @@
 #!/usr/bin/env python3
-"""Runs a program with the clone3 system call refused (ENOSYS) by a seccomp filter, as on
-kernels before 5.3 or under container runtimes whose filters do not know it.
+"""Runs a program with some system calls refused (ENOSYS) by a seccomp filter, as on older
+kernels or under container runtimes whose filters do not know the calls.
 
-Usage: without-clone3.py PROGRAM [ARG]...
+Usage: refuse-syscalls.py NAME[,NAME...] PROGRAM [ARG]...
+
+NAME is clone3, statmount or listmount.
 """
 
 import ctypes
@@ -10,7 +12,8 @@ import os
 import struct
 import sys
 
-SYS_CLONE3 = 435  # the same number on every architecture (asm-generic table)
+# The same numbers on every architecture (asm-generic table).
+NUMBERS = {"clone3": 435, "statmount": 457, "listmount": 458}
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
@@ -28,12 +31,19 @@ def insn(code, jt, jf, k):
 
 
 def main():
-    program = b"".join([
-        insn(BPF_LD_W_ABS, 0, 0, 0),  # A = seccomp_data.nr
-        insn(BPF_JEQ_K, 0, 1, SYS_CLONE3),
-        insn(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO | ENOSYS),
-        insn(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW),
-    ])
+    if len(sys.argv) < 3:
+        sys.exit(__doc__)
+    refused = [NUMBERS[name] for name in sys.argv[1].split(",")]
+    # A = seccomp_data.nr; each refused number jumps to the ENOSYS return at the end.
+    checks = [insn(BPF_JEQ_K, len(refused) - i, 0, nr) for i, nr in enumerate(refused)]
+    program = b"".join(
+        [insn(BPF_LD_W_ABS, 0, 0, 0)]
+        + checks
+        + [
+            insn(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW),
+            insn(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO | ENOSYS),
+        ]
+    )
     buf = ctypes.create_string_buffer(program)
 
     class Fprog(ctypes.Structure):
@@ -45,7 +55,7 @@ def main():
         sys.exit("prctl(PR_SET_NO_NEW_PRIVS): " + os.strerror(ctypes.get_errno()))
     if libc.prctl(PR_SET_SECCOMP, SECCOMP_MODE_FILTER, ctypes.byref(fprog), 0, 0) != 0:
         sys.exit("prctl(PR_SET_SECCOMP): " + os.strerror(ctypes.get_errno()))
-    os.execvp(sys.argv[1], sys.argv[1:])
+    os.execvp(sys.argv[2], sys.argv[2:])
 
 
 if __name__ == "__main__":

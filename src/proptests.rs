@@ -62,8 +62,10 @@ fn argument() -> impl Strategy<Value = OsString> {
             "--kill-after",
             "--no-kill",
             "-p",
+            "--preserve-status",
             "-f",
             "--foreground",
+            "--verbose",
             "--leftovers",
             "kill",
             "wait",
@@ -207,6 +209,14 @@ proptest! {
             .into_iter()
             .chain(rest)
             .collect();
+        let fast = Cli::parse_from(argv.clone());
+        let clap = Cli::try_parse_from(argv);
+        prop_assert_eq!(fast.ok(), clap.ok());
+    }
+
+    #[test]
+    fn parsing_without_clap_agrees_with_clap(args in prop::collection::vec(argument(), 0..10)) {
+        let argv: Vec<OsString> = std::iter::once(OsString::from("timeout-run")).chain(args).collect();
         let fast = Cli::parse_from(argv.clone());
         let clap = Cli::try_parse_from(argv);
         prop_assert_eq!(fast.ok(), clap.ok());

@@ -10,10 +10,10 @@
 //!
 //! Relative relocations are packed (`-z pack-relative-relocs`, DT_RELR: binutils 2.38 and glibc
 //! 2.36 or later): the dynamic loader then reads a few hundred bytes of bitmaps instead of 50 KB
-//! of relocation entries before `main`. A test link decides: where the toolchain lacks support
-//! the link fails (and the option is left out) or the linker ignores the option, and the classic
-//! format stays. A DT_RELR binary records a dependency on the C library's `GLIBC_ABI_DT_RELR`
-//! version, so an older C library refuses it cleanly rather than misreading it.
+//! of relocation entries before `main`. A test program decides: it must link with the option and
+//! then run, so the option is only used where this machine's linker and C library both support
+//! it. A DT_RELR binary records a dependency on the C library's `GLIBC_ABI_DT_RELR` version, so
+//! an older C library refuses it cleanly rather than misreading it.
 
 use std::env;
 use std::io::Write;
@@ -75,7 +75,14 @@ fn pack_relative_relocations(cc: &str) {
     if let Some(mut stdin) = child.stdin.take() {
         let _ = stdin.write_all(b"int main(void) { return 0; }\n");
     }
-    if child.wait().is_ok_and(|status| status.success()) {
+    let linked = child.wait().is_ok_and(|status| status.success());
+    let runs = linked
+        && Command::new(&probe)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|status| status.success());
+    if runs {
         println!("cargo:rustc-link-arg-bins={FLAG}");
     }
 }

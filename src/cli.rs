@@ -1,5 +1,6 @@
-//! The command-line syntax (clap derive). Values stay raw strings here; `config` validates them, so
-//! every bad value produces the same one-line message and exit status 125.
+//! The command-line syntax (clap derive), and a short path that reads command lines in GNU
+//! timeout's shape without clap (`Cli::parse_from`). Values stay raw strings here; `config`
+//! validates them, so every bad value produces the same one-line message and exit status 125.
 
 use std::ffi::OsString;
 use std::os::unix::ffi::OsStrExt;

@@ -79,8 +79,9 @@ impl SpawnError {
 const STAGE_SETUP: i32 = 1;
 const STAGE_EXEC: i32 = 2;
 
-/// Everything the child needs, prepared before the fork: between fork and exec the child
-/// only reads these plain values and makes async-signal-safe calls (no allocation, no lock).
+/// Everything the child needs, prepared before the spawn: between clone (or fork) and exec the
+/// child only reads these plain values and makes async-signal-safe calls (no allocation, no
+/// lock).
 struct ChildPlan {
     argv: Vec<*const libc::c_char>,
     /// Into the `Environment` that `spawn` keeps alive.

@@ -432,7 +432,8 @@ impl Cgroup {
 
 /// Reads a `/proc` or cgroup file. These report a size of 0, so `fs::read_to_string` would
 /// start with tiny reads, and the kernel regenerates the text up to the offset on every read:
-/// page-sized reads are several times cheaper (it matters for start-up, which reads mountinfo).
+/// page-sized reads are several times cheaper (it matters for start-up, which reads
+/// `/proc/self/cgroup`, and mountinfo where statmount is unavailable).
 /// One page holds the small files the tree walk reads for every process in one read, without
 /// preparing a larger buffer each time.
 ///

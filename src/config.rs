@@ -95,11 +95,13 @@ pub enum Verbosity {
     Quiet,
     /// Default: warnings.
     Normal,
-    /// `-v`: one line per lifecycle event.
-    Verbose,
-    /// `-vv`.
-    Debug,
+    /// `-v`: exactly GNU timeout's `--verbose` lines, one per signal sent.
+    Signals,
+    /// `-vv`: one line per lifecycle event.
+    Lifecycle,
     /// `-vvv`.
+    Debug,
+    /// `-vvvv`.
     Trace,
 }
 
@@ -160,7 +162,8 @@ impl Config {
 
         // GNU form: `timeout-run DURATION COMMAND...` when no limit was given as an option.
         if cli.timeout.is_none() && cli.deadline.is_none() && !operands.is_empty() {
-            match operands[0].to_str().map(duration::parse) {
+            let first = operands[0].to_str().map(duration::parse);
+            match first {
                 Some(Ok(d)) => {
                     if operands.len() == 1 {
                         // GNU timeout says "missing operand" here; running a command named
@@ -170,14 +173,19 @@ impl Config {
                     timeout = Some(d);
                     operands.remove(0);
                     // `timeout-run 5 -- cmd`: clap kept the `--` that follows the duration.
+                    // (GNU would run a command named `--`; see the README's compatibility
+                    // notes.)
                     if operands.len() > 1 && operands[0] == "--" {
                         operands.remove(0);
                     }
                 }
                 // `timeout-run xyz cmd`: GNU timeout reads xyz as a duration and fails with 125.
-                // Keep that, unless xyz is a command that exists (`timeout-run ls -l`).
-                Some(Err(e)) if operands.len() > 1 && !command_exists(&operands[0]) => {
-                    return Err(e.into());
+                // Keep that, unless xyz is a command that exists (`timeout-run ls -l`). A name
+                // that is not UTF-8 is no duration either.
+                _ if operands.len() > 1 && !command_exists(&operands[0]) => {
+                    return Err(ConfigError::Duration(InvalidDuration(display_os(
+                        &operands[0],
+                    ))));
                 }
                 _ => {}
             }
@@ -208,8 +216,9 @@ impl Config {
         let verbosity = match (cli.quiet, cli.verbose) {
             (true, _) => Verbosity::Quiet,
             (false, 0) => Verbosity::Normal,
-            (false, 1) => Verbosity::Verbose,
-            (false, 2) => Verbosity::Debug,
+            (false, 1) => Verbosity::Signals,
+            (false, 2) => Verbosity::Lifecycle,
+            (false, 3) => Verbosity::Debug,
             (false, _) => Verbosity::Trace,
         };
         Ok(Config {
@@ -337,6 +346,16 @@ mod tests {
         let err = |args: &[&str]| parse(args).unwrap_err().to_string();
         assert_eq!(err(&["xyz", "true"]), "invalid time interval 'xyz'");
         assert_eq!(err(&["10€", "true"]), "invalid time interval '10€'");
+        let not_utf8 = Cli::try_parse_from([
+            OsStr::new("timeout-run"),
+            std::os::unix::ffi::OsStrExt::from_bytes(b"\xff1"),
+            OsStr::new("true"),
+        ])
+        .unwrap();
+        assert_eq!(
+            Config::from_cli(not_utf8, None).unwrap_err().to_string(),
+            "invalid time interval '\u{fffd}1'"
+        );
         assert_eq!(command(&parse(&["ls", "-l"]).unwrap()), ["ls", "-l"]);
         assert_eq!(
             command(&parse(&["/bin/sh", "-c", ":"]).unwrap()),
@@ -404,7 +423,18 @@ mod tests {
     #[test]
     fn verbosity_levels() {
         assert_eq!(parse(&["-q", "true"]).unwrap().verbosity, Verbosity::Quiet);
-        assert_eq!(parse(&["-vv", "true"]).unwrap().verbosity, Verbosity::Debug);
+        assert_eq!(
+            parse(&["-v", "true"]).unwrap().verbosity,
+            Verbosity::Signals
+        );
+        assert_eq!(
+            parse(&["-vv", "true"]).unwrap().verbosity,
+            Verbosity::Lifecycle
+        );
+        assert_eq!(
+            parse(&["-vvv", "true"]).unwrap().verbosity,
+            Verbosity::Debug
+        );
         assert_eq!(
             parse(&["-v", "-v", "-v", "-v", "true"]).unwrap().verbosity,
             Verbosity::Trace

@@ -19,7 +19,7 @@ complete -c timeout-run -l report -d 'Write a JSON summary to PATH (\'-\' for st
 complete -c timeout-run -l no-kill -d 'Never escalate to SIGKILL (GNU timeout\'s behaviour without -k)'
 complete -c timeout-run -s p -l preserve-status -d 'Exit with the command\'s own status even when it timed out'
 complete -c timeout-run -s f -l foreground -d 'Signal only the direct child and leave its descendants alone (GNU compatibility)'
-complete -c timeout-run -s v -l verbose -d 'Print lifecycle events on stderr (-vv debug, -vvv trace)'
+complete -c timeout-run -s v -l verbose -d 'Print GNU timeout\'s line for each signal sent (-vv: every lifecycle event, -vvv: debug, -vvvv: trace)'
 complete -c timeout-run -s q -l quiet -d 'Print nothing but fatal errors'
 complete -c timeout-run -s h -l help -d 'Print help (see more with \'--help\')'
 complete -c timeout-run -s V -l version -d 'Print version'

@@ -1,9 +1,8 @@
-//! The command-line syntax (clap derive), and a short path that reads command lines in GNU
-//! timeout's shape without clap (`Cli::parse_from`). Values stay raw strings here; `config`
-//! validates them, so every bad value produces the same one-line message and exit status 125.
+//! The command-line syntax (clap derive), with clap's errors reworded as GNU's getopt words them.
+//! Values stay raw strings here; `config` validates them, so every bad value produces the same
+//! one-line message and exit status 125.
 
 use std::ffi::OsString;
-use std::os::unix::ffi::OsStrExt;
 
 use clap::{ArgAction, Parser, ValueEnum};
 
@@ -15,8 +14,11 @@ what happened through the exit status.
 A drop-in for GNU timeout: 'timeout-run 5 cmd' is 'timeout-run --timeout 5 -- cmd'.";
 
 const AFTER_HELP: &str = "\
-DURATION: a number of seconds (10, 0.5, 1e-3, 0x0.1d) with an optional GNU suffix s, m, h, d \
-(1.5m), or a humantime span (250ms, 1m30s, '2h 5m'). 0 disables the limit.
+DURATION: a number of seconds as C's strtod reads it (10, 0.5, 1e-3, or a hexadecimal float: \
+0x1.8p1 is 3 s, and 0x0.1d is 0x0.1D s, about 0.113 s, since every hex digit belongs to the \
+number), with an optional GNU suffix s, m, h, d (1.5m), or a humantime span (250ms, 1m30s, \
+'2h 5m'). The locale's decimal point is accepted too (1,5 in a French locale). 0 disables the \
+limit.
 SIGNAL: a name with or without SIG in any case (TERM, SIGINT, hup), a number (15), RTMIN+N, \
 RTMAX-N, or 0 (send nothing; only the SIGKILL after the grace period ends the command).
 
@@ -38,7 +40,11 @@ deadline), TIMEOUT_RUN_LOG (log filter, overrides -v/-q).";
     after_help = "See 'timeout-run --help' for durations, signals, exit statuses and environment.",
     override_usage = "timeout-run [OPTIONS] [--] COMMAND [ARG]...\n       \
                       timeout-run [OPTIONS] DURATION [--] COMMAND [ARG]...",
-    max_term_width = 100
+    max_term_width = 100,
+    // As getopt_long: a repeated option takes its last value, and a long option may be
+    // abbreviated to any unambiguous prefix.
+    args_override_self = true,
+    infer_long_args = true
 )]
 pub struct Cli {
     /// Wall-clock limit for the command (0: none)
@@ -121,7 +127,8 @@ pub struct Cli {
     #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub report: Option<std::path::PathBuf>,
 
-    /// Print lifecycle events on stderr (-vv debug, -vvv trace)
+    /// Print GNU timeout's line for each signal sent (-vv: every lifecycle event, -vvv: debug,
+    /// -vvvv: trace)
     #[arg(short = 'v', long, action = ArgAction::Count, conflicts_with = "quiet")]
     pub verbose: u8,
 
@@ -140,95 +147,76 @@ pub struct Cli {
     pub operands: Vec<OsString>,
 }
 
+/// Why a command line does not lead to a run: help or version was asked for, or it is wrong.
+#[derive(Debug)]
+pub enum NoRun {
+    /// `--help` or `--version`: this text goes to stdout.
+    Print(String),
+    /// A usage error, worded as GNU's getopt words them (without the program name).
+    Usage(String),
+}
+
 impl Cli {
-    /// Parses a command line (program name first).
-    ///
-    /// Command lines in GNU timeout's shape (`timeout-run -s INT -k 5 10 make`: options that GNU
-    /// has, each value a separate argument, then the operands) are read without clap, whose
-    /// command definition takes about a tenth of a millisecond to build and run at start-up.
-    /// Anything else goes to clap: other options, `--opt=value`, clustered flags, repeats,
-    /// non-UTF-8 values, help and version. The tests check that whenever the short path answers,
-    /// clap gives the same answer.
-    pub fn parse_from(args: Vec<OsString>) -> Result<Cli, clap::Error> {
-        match Cli::parse_gnu_shape(&args) {
-            Some(cli) => Ok(cli),
-            None => Cli::try_parse_from(args),
-        }
+    /// Parses a command line (program name first) with clap, and turns clap's errors into
+    /// GNU-shaped usage errors.
+    pub fn parse_from(args: Vec<OsString>) -> Result<Cli, NoRun> {
+        Cli::try_parse_from(args).map_err(|e| gnu_error(&e))
     }
+}
 
-    /// The short path of [`Cli::parse_from`]; `None` leaves the command line to clap.
-    fn parse_gnu_shape(args: &[OsString]) -> Option<Cli> {
-        let mut cli = Cli::defaults_with_operands(Vec::new());
-        let mut seen: Vec<&[u8]> = Vec::new();
-        let mut i = 1;
-        while let Some(arg) = args.get(i) {
-            let arg = arg.as_bytes();
-            if arg == b"--" {
-                i += 1;
-                break;
-            }
-            if !arg.starts_with(b"-") || arg == b"-" {
-                break;
-            }
-            // Only the options GNU timeout has, each written alone (no `=value`, no clusters);
-            // an option given twice is clap's to judge.
-            let (name, takes_value): (&[u8], bool) = match arg {
-                b"-t" | b"--timeout" => (b"timeout", true),
-                b"-s" | b"--signal" => (b"signal", true),
-                b"-k" | b"--kill-after" | b"-g" | b"--grace" => (b"grace", true),
-                b"-p" | b"--preserve-status" => (b"preserve-status", false),
-                b"-f" | b"--foreground" => (b"foreground", false),
-                b"-v" | b"--verbose" => (b"verbose", false),
-                _ => return None,
-            };
-            if name != b"verbose" && seen.contains(&name) {
-                return None;
-            }
-            seen.push(name);
-            let value = if takes_value {
-                i += 1;
-                Some(args.get(i)?.to_str()?.to_owned())
-            } else {
-                None
-            };
-            match (name, value) {
-                (b"timeout", Some(v)) => cli.timeout = Some(v),
-                (b"signal", Some(v)) => cli.signal = v,
-                (b"grace", Some(v)) => cli.grace = v,
-                (b"preserve-status", None) => cli.preserve_status = true,
-                (b"foreground", None) => cli.foreground = true,
-                (b"verbose", None) => cli.verbose = cli.verbose.checked_add(1)?,
-                _ => return None,
-            }
-            i += 1;
+/// The GNU wording of a clap error: `invalid option -- 'x'`, `unrecognized option '--bogus'`,
+/// `option '--signal' requires an argument`, `missing command`, ...
+fn gnu_error(e: &clap::Error) -> NoRun {
+    use clap::error::{ContextKind, ContextValue, ErrorKind};
+    let context = |kind: ContextKind| match e.get(kind) {
+        Some(ContextValue::String(s)) => Some(s.clone()),
+        Some(ContextValue::Strings(v)) => v.first().cloned(),
+        _ => None,
+    };
+    // clap names an argument as `--signal <SIGNAL>`: keep the option alone.
+    let option = |kind: ContextKind| {
+        context(kind)
+            .map(|a| a.split_whitespace().next().unwrap_or("").to_owned())
+            .unwrap_or_default()
+    };
+    let message = match e.kind() {
+        ErrorKind::DisplayHelp | ErrorKind::DisplayVersion => {
+            return NoRun::Print(e.render().to_string());
         }
-        cli.operands = args.get(i..)?.to_vec();
-        (!cli.operands.is_empty()).then_some(cli)
-    }
-
-    /// What clap produces when only operands are given: every option at its default.
-    fn defaults_with_operands(operands: Vec<OsString>) -> Cli {
-        Cli {
-            timeout: None,
-            deadline: None,
-            signal: "TERM".to_owned(),
-            grace: "10s".to_owned(),
-            no_kill: false,
-            preserve_status: false,
-            foreground: false,
-            contain: ContainArg::Auto,
-            leftovers: LeftoversArg::Kill,
-            idle_timeout: None,
-            retries: 0,
-            retry_delay: "1s".to_owned(),
-            retry_on: RetryOnArg::Any,
-            heartbeat: None,
-            report: None,
-            verbose: 0,
-            quiet: false,
-            operands,
+        ErrorKind::UnknownArgument => {
+            let arg = context(ContextKind::InvalidArg).unwrap_or_default();
+            match arg.strip_prefix("--") {
+                Some(_) => format!("unrecognized option '{arg}'"),
+                None => format!("invalid option -- '{}'", arg.trim_start_matches('-')),
+            }
         }
-    }
+        ErrorKind::MissingRequiredArgument
+        | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => "missing command".to_owned(),
+        ErrorKind::InvalidValue if matches!(e.get(ContextKind::InvalidValue), Some(ContextValue::String(v)) if v.is_empty()) =>
+        {
+            format!(
+                "option '{}' requires an argument",
+                option(ContextKind::InvalidArg)
+            )
+        }
+        ErrorKind::InvalidValue | ErrorKind::ValueValidation => format!(
+            "invalid argument '{}' for '{}'",
+            context(ContextKind::InvalidValue).unwrap_or_default(),
+            option(ContextKind::InvalidArg)
+        ),
+        ErrorKind::ArgumentConflict => format!(
+            "options '{}' and '{}' cannot be used together",
+            option(ContextKind::InvalidArg),
+            option(ContextKind::PriorArg)
+        ),
+        _ => {
+            // Anything else: clap's first line, without its `error: ` tag.
+            let rendered = e.render().to_string();
+            let first = rendered.lines().next().unwrap_or("invalid command line");
+            first.strip_prefix("error: ").unwrap_or(first).to_owned()
+        }
+    };
+    NoRun::Usage(message)
 }
 
 /// `--contain`: how the tree is held.
@@ -281,67 +269,77 @@ mod tests {
             .collect()
     }
 
-    #[test]
-    fn gnu_shaped_command_lines_parse_as_clap_parses_them() {
-        for args in [
-            &["10", "true"][..],
-            &["true"],
-            &["0", "sh", "-c", "exit 3"],
-            &["1.5m", "--", "cmd", "-v"],
-            &["5", "cmd", "--timeout", "1", "-s", "KILL", "--help", "-V"],
-            &["", "x"],
-            &["cmd"],
-            &["-s", "INT", "-k", "5", "10", "make", "-j4"],
-            &[
-                "--signal",
-                "KILL",
-                "--kill-after",
-                "1",
-                "--preserve-status",
-                "2",
-                "x",
-            ],
-            &["-v", "-v", "-p", "-f", "-t", "3", "--", "cmd"],
-            &["-g", "-1", "5", "cmd"],
-            &["--", "5", "cmd"],
-            &["-k", "5", "-", "cmd"],
-        ] {
-            let argv = argv(args);
-            let fast = Cli::parse_gnu_shape(&argv).expect("short path answers");
-            let clap = Cli::try_parse_from(argv).expect("clap parses it");
-            assert_eq!(fast, clap, "{args:?}");
+    fn usage(args: &[&str]) -> String {
+        match Cli::parse_from(argv(args)) {
+            Err(NoRun::Usage(message)) => message,
+            other => panic!("{args:?}: expected a usage error, got {other:?}"),
         }
     }
 
     #[test]
-    fn everything_else_is_left_to_clap() {
-        for args in [
-            &[][..],
-            &["--"],
-            &["-s", "KILL"],
-            &["-s"],
-            &["-s", "INT", "-s", "KILL", "5", "x"],
-            &["--signal=KILL", "5", "x"],
-            &["-sKILL", "5", "x"],
-            &["-vp", "5", "x"],
-            &["-q", "5", "x"],
-            &["--no-kill", "5", "x"],
-            &["--help"],
-            &["-V"],
-            &["--retries", "2", "5", "x"],
-        ] {
-            assert!(Cli::parse_gnu_shape(&argv(args)).is_none(), "{args:?}");
-        }
+    fn usage_errors_are_worded_as_gnu_words_them() {
+        assert_eq!(usage(&["-/", "5", "x"]), "invalid option -- '/'");
+        assert_eq!(
+            usage(&["--bogus", "5", "x"]),
+            "unrecognized option '--bogus'"
+        );
+        assert_eq!(usage(&[]), "missing command");
+        assert_eq!(usage(&["-s"]), "option '--signal' requires an argument");
+        assert_eq!(
+            usage(&["--contain", "box", "x"]),
+            "invalid argument 'box' for '--contain'"
+        );
+        assert_eq!(
+            usage(&["--retries", "two", "x"]),
+            "invalid argument 'two' for '--retries'"
+        );
+        assert_eq!(
+            usage(&["--no-kill", "-k", "1", "x"]),
+            "options '--no-kill' and '--grace' cannot be used together"
+        );
     }
 
     #[test]
-    fn clap_answers_what_the_short_path_leaves() {
-        let cli =
-            Cli::parse_from(argv(&["--retries", "2", "-s", "KILL", "10", "true"])).expect("parse");
-        assert_eq!((cli.retries, cli.signal.as_str()), (2, "KILL"));
-        assert!(Cli::parse_from(argv(&["--no-such-option", "10", "true"])).is_err());
-        assert!(Cli::parse_from(argv(&["-s", "INT", "-s", "KILL", "10", "true"])).is_err());
-        assert!(Cli::parse_from(argv(&[])).is_err());
+    fn repeated_options_take_the_last_value_as_getopt_does() {
+        let cli = Cli::parse_from(argv(&["-s", "INT", "-s", "KILL", "5", "x"])).expect("parse");
+        assert_eq!(cli.signal, "KILL");
+    }
+
+    #[test]
+    fn unambiguous_long_option_prefixes_are_accepted() {
+        let cli = Cli::parse_from(argv(&["--sig", "INT", "--kill", "3", "--pres", "5", "x"]))
+            .expect("parse");
+        assert_eq!(
+            (cli.signal.as_str(), cli.grace.as_str(), cli.preserve_status),
+            ("INT", "3", true)
+        );
+        assert_eq!(usage(&["--ver", "5", "x"]), usage(&["--ver", "5", "x"]));
+    }
+
+    #[test]
+    fn help_and_version_are_printed() {
+        assert!(
+            matches!(Cli::parse_from(argv(&["--help"])), Err(NoRun::Print(t)) if t.contains("Usage"))
+        );
+        assert!(
+            matches!(Cli::parse_from(argv(&["-V"])), Err(NoRun::Print(t)) if t.contains("timeout-run"))
+        );
+    }
+
+    #[test]
+    fn options_after_the_first_operand_belong_to_the_command() {
+        let cli = Cli::parse_from(argv(&[
+            "5",
+            "cmd",
+            "--timeout",
+            "1",
+            "-s",
+            "KILL",
+            "--help",
+        ]))
+        .expect("parse");
+        assert_eq!(cli.signal, "TERM");
+        assert_eq!(cli.operands.len(), 7);
         let dash = Cli::parse_from(argv(&["-"])).expect("'-' is an operand");
         assert_eq!(dash.operands, [OsString::from("-")]);
     }

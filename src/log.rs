@@ -14,9 +14,61 @@ use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::{LOG_ENV, Verbosity};
 
+/// The target of the lines `-v` prints: exactly GNU timeout's `--verbose` lines.
+pub const SIGNALS: &str = "timeout_run::signals";
+
+/// Announces a signal sent to the command: `sending signal TERM to command 'NAME'`, as GNU
+/// timeout's `--verbose` words it (`-v`), followed by `detail` in parentheses at `-vv` and above.
+pub fn signal_sent(signal: &str, command: &str, detail: impl FnOnce() -> String) {
+    if tracing::enabled!(Level::INFO) {
+        tracing::info!(target: SIGNALS, "sending signal {signal} to command '{command}' ({})", detail());
+    } else {
+        tracing::info!(target: SIGNALS, "sending signal {signal} to command '{command}'");
+    }
+}
+
 /// Prints one fatal line, before or without the logger. Never panics (stderr may be closed).
 pub fn fatal(message: impl fmt::Display) {
+    let message = without_os_error_codes(&message.to_string());
     let _ = writeln!(std::io::stderr().lock(), "timeout-run: {message}");
+}
+
+/// Removes Rust's ` (os error N)` suffixes from a message: system errors read as the C library
+/// words them (`No such file or directory`), as GNU tools print them.
+pub fn without_os_error_codes(message: &str) -> String {
+    const MARK: &str = " (os error ";
+    let mut out = String::with_capacity(message.len());
+    let mut rest = message;
+    while let Some(at) = rest.find(MARK) {
+        let after = &rest[at + MARK.len()..];
+        let digits = after.bytes().take_while(u8::is_ascii_digit).count();
+        if digits > 0 && after.as_bytes().get(digits) == Some(&b')') {
+            out.push_str(&rest[..at]);
+            rest = &after[digits + 1..];
+        } else {
+            out.push_str(&rest[..at + MARK.len()]);
+            rest = after;
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// Prints a usage error as GNU tools do: the message, then where to find help.
+pub fn usage_error(message: impl fmt::Display) {
+    let _ = write!(
+        std::io::stderr().lock(),
+        "timeout-run: {message}\nTry 'timeout-run --help' for more information.\n"
+    );
+}
+
+/// An I/O error as the C library words it (`No space left on device`), without Rust's
+/// `(os error N)` suffix.
+pub fn os_reason(e: &std::io::Error) -> String {
+    match e.raw_os_error() {
+        Some(code) => nix::errno::Errno::from_raw(code).desc().to_owned(),
+        None => e.to_string(),
+    }
 }
 
 /// Prints one `timeout-run:` line that was asked for explicitly (the heartbeat), whatever the
@@ -30,34 +82,55 @@ pub fn line(message: impl fmt::Display) {
 pub fn init(verbosity: Verbosity) {
     let level = match verbosity {
         Verbosity::Quiet => Level::ERROR,
-        Verbosity::Normal => Level::WARN,
-        Verbosity::Verbose => Level::INFO,
+        Verbosity::Normal | Verbosity::Signals => Level::WARN,
+        Verbosity::Lifecycle => Level::INFO,
         Verbosity::Debug => Level::DEBUG,
         Verbosity::Trace => Level::TRACE,
     };
+    let signals = verbosity >= Verbosity::Signals;
     // tracing-subscriber's registry is only built for an env filter: setting it up costs more
     // start-up than everything else timeout-run does before spawning, and a level filter needs
     // none of it.
     match std::env::var(LOG_ENV) {
-        Ok(directive) if !directive.is_empty() => {
-            match tracing_subscriber::EnvFilter::try_new(&directive) {
-                Ok(filter) => {
-                    let _ = tracing_subscriber::fmt()
-                        .with_writer(std::io::stderr)
-                        .event_format(Prefixed)
-                        .with_env_filter(filter)
-                        .try_init();
-                }
-                Err(e) => {
-                    let _ = tracing::subscriber::set_global_default(Stderr { level });
-                    tracing::warn!("ignoring {LOG_ENV}={directive:?}: {e}");
-                }
+        Ok(directive) if !directive.is_empty() => match parse_filter(&directive) {
+            Ok(filter) => {
+                let _ = tracing_subscriber::fmt()
+                    .with_writer(std::io::stderr)
+                    .event_format(Prefixed)
+                    .with_env_filter(filter)
+                    .try_init();
             }
-        }
+            Err(e) => {
+                let _ = tracing::subscriber::set_global_default(Stderr { level, signals });
+                tracing::warn!("ignoring {LOG_ENV}={directive:?} ({e}); using the default level");
+            }
+        },
         _ => {
-            let _ = tracing::subscriber::set_global_default(Stderr { level });
+            let _ = tracing::subscriber::set_global_default(Stderr { level, signals });
         }
     }
+}
+
+/// Parses a `TIMEOUT_RUN_LOG` directive. Beyond `EnvFilter`'s own syntax, each part must be a
+/// level (`debug`) or name one of timeout-run's own targets (`timeout_run=trace`,
+/// `timeout_run::signals`): `EnvFilter` would read a typo such as `degub` as a target and
+/// silently turn every message off.
+fn parse_filter(directive: &str) -> Result<tracing_subscriber::EnvFilter, String> {
+    const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
+    for part in directive
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+    {
+        let target = part.split(['=', '[']).next().unwrap_or("");
+        let is_level = LEVELS.contains(&part.to_ascii_lowercase().as_str());
+        if !is_level && target != "timeout_run" && !target.starts_with("timeout_run::") {
+            return Err(format!(
+                "'{part}' is neither a level nor a timeout_run target"
+            ));
+        }
+    }
+    tracing_subscriber::EnvFilter::try_new(directive).map_err(|e| e.to_string())
 }
 
 /// The whole line for one event: `timeout-run: message`, with `warning: ` or a level tag
@@ -71,8 +144,9 @@ fn format_line(event: &Event<'_>) -> String {
     };
     let mut fields = Fields(format!("timeout-run: {tag}"));
     event.record(&mut fields);
-    fields.0.push('\n');
-    fields.0
+    let mut line = without_os_error_codes(&fields.0);
+    line.push('\n');
+    line
 }
 
 struct Fields(String);
@@ -98,15 +172,21 @@ fn write_line(line: &str) {
 /// stderr. timeout-run has no spans.
 struct Stderr {
     level: Level,
+    /// `-v`: GNU's lines about signals sent pass whatever the level.
+    signals: bool,
 }
 
 impl Subscriber for Stderr {
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(LevelFilter::from_level(self.level))
+        Some(LevelFilter::from_level(if self.signals {
+            self.level.max(Level::INFO)
+        } else {
+            self.level
+        }))
     }
 
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        *metadata.level() <= self.level
+        *metadata.level() <= self.level || (self.signals && metadata.target() == SIGNALS)
     }
 
     fn event(&self, event: &Event<'_>) {
@@ -141,5 +221,41 @@ where
         event: &Event<'_>,
     ) -> fmt::Result {
         writer.write_str(&format_line(event))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn log_directives_that_would_hide_everything_are_refused() {
+        assert!(parse_filter("degub").is_err());
+        assert!(parse_filter("debug,other_crate=info").is_err());
+        assert!(parse_filter("timeout_run=[").is_err());
+        for good in [
+            "debug",
+            "TRACE",
+            "timeout_run=debug",
+            "warn,timeout_run::signals=info",
+        ] {
+            assert!(parse_filter(good).is_ok(), "{good}");
+        }
+    }
+
+    #[test]
+    fn os_error_codes_are_removed() {
+        assert_eq!(
+            without_os_error_codes("cannot open x: No such file or directory (os error 2)"),
+            "cannot open x: No such file or directory"
+        );
+        assert_eq!(
+            without_os_error_codes("a (os error 24): b (os error 1)"),
+            "a: b"
+        );
+        assert_eq!(
+            without_os_error_codes("kept (os error x)"),
+            "kept (os error x)"
+        );
     }
 }

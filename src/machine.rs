@@ -122,6 +122,9 @@ pub struct Machine {
     reason: Option<StopReason>,
     status: Option<Status>,
     tree_empty: bool,
+    /// The first termination signal received during the current stop (or the one that started
+    /// it): receiving it again means "now".
+    insist_on: Option<Signal>,
     idle_at: Option<Instant>,
     next_heartbeat: Option<Instant>,
     escalated: bool,
@@ -139,6 +142,7 @@ impl Machine {
             reason: None,
             status: None,
             tree_empty: false,
+            insist_on: None,
             idle_at,
             next_heartbeat,
             escalated: false,
@@ -279,6 +283,21 @@ impl Machine {
             actions.push(Action::Suspend { signal });
             return;
         }
+        if signal == Signal::ALRM && !from_terminal {
+            // GNU timeout's own timer is SIGALRM, so `kill -ALRM` means "the time is up now"; during
+            // a grace period it is the end of the grace, as GNU's second alarm is.
+            match self.phase {
+                Phase::Running | Phase::Lingering => {
+                    self.begin_stop(StopReason::Expired(Expiry::Deadline), now, actions)
+                }
+                Phase::Stopping { .. } => {
+                    let reason = self.reason.unwrap_or(StopReason::Expired(Expiry::Deadline));
+                    self.kill(Why::GraceOver(reason), actions);
+                }
+                Phase::Killing | Phase::Done => {}
+            }
+            return;
+        }
         if !signal.is_termination() {
             if relay {
                 actions.push(Action::Send {
@@ -292,6 +311,7 @@ impl Machine {
             Phase::Running | Phase::Lingering => {
                 let reason = StopReason::Cancelled(signal);
                 self.reason = Some(reason);
+                self.insist_on = Some(signal);
                 if relay {
                     actions.push(Action::Send {
                         signal,
@@ -301,10 +321,9 @@ impl Machine {
                 self.after_stop_signal(reason, now, actions);
             }
             Phase::Stopping { .. } | Phase::Killing => {
-                let insisted = match self.reason {
-                    Some(StopReason::Cancelled(first)) => first == signal,
-                    _ => false,
-                };
+                // In any grace period (a cancel's, a timeout's, the leftovers'), the first
+                // termination signal is relayed; the same one again kills at once.
+                let insisted = self.insist_on == Some(signal);
                 if insisted && self.phase != Phase::Killing {
                     let reason = self.reason.unwrap_or(StopReason::Cancelled(signal));
                     self.kill(Why::Insisted(reason), actions);
@@ -314,6 +333,7 @@ impl Machine {
                         why: Why::Forward,
                     });
                 }
+                self.insist_on.get_or_insert(signal);
                 if self.reason == Some(StopReason::Leftovers) {
                     // The user interrupted the clean-up: report the cancellation.
                     self.reason = Some(StopReason::Cancelled(signal));
@@ -564,6 +584,76 @@ mod tests {
         assert_eq!(m.handle(sig(INT), at(5_100)), [send(INT, Why::Forward)]);
         m.handle(exited(Status::Signal(INT)), at(5_200));
         assert!(matches!(m.outcome(), Some(Outcome::TimedOut { .. })));
+    }
+
+    #[test]
+    fn same_termination_signal_twice_during_a_timeouts_grace_kills_and_keeps_the_timeout() {
+        let mut m = machine(settings());
+        m.handle(Event::Tick, at(5_000));
+        assert_eq!(m.handle(sig(INT), at(5_100)), [send(INT, Why::Forward)]);
+        assert_eq!(
+            m.handle(sig(INT), at(5_200)),
+            [Action::Kill {
+                why: Why::Insisted(DEADLINE)
+            }]
+        );
+        m.handle(exited(Status::Signal(Signal::KILL)), at(5_300));
+        assert!(matches!(m.outcome(), Some(Outcome::TimedOut { .. })));
+    }
+
+    #[test]
+    fn ctrl_c_twice_from_the_terminal_during_a_timeouts_grace_kills() {
+        let mut m = machine(Settings {
+            shares_terminal_group: true,
+            ..settings()
+        });
+        m.handle(Event::Tick, at(5_000));
+        let ctrl_c = Event::Signal {
+            signal: INT,
+            from_terminal: true,
+        };
+        // The terminal delivered the first one to the command itself.
+        assert!(m.handle(ctrl_c, at(5_100)).is_empty());
+        assert_eq!(
+            m.handle(ctrl_c, at(5_200)),
+            [Action::Kill {
+                why: Why::Insisted(DEADLINE)
+            }]
+        );
+    }
+
+    #[test]
+    fn alarm_from_outside_is_a_timeout_and_then_the_end_of_the_grace() {
+        let alrm = Signal::ALRM;
+        let mut m = machine(settings());
+        assert_eq!(
+            m.handle(sig(alrm), at(100)),
+            [
+                send(TERM, Why::Stop(DEADLINE)),
+                send(CONT, Why::Stop(DEADLINE))
+            ]
+        );
+        assert_eq!(
+            m.handle(sig(alrm), at(200)),
+            [Action::Kill {
+                why: Why::GraceOver(DEADLINE)
+            }]
+        );
+        m.handle(exited(Status::Signal(Signal::KILL)), at(300));
+        assert!(matches!(
+            m.outcome(),
+            Some(Outcome::TimedOut {
+                expiry: Expiry::Deadline,
+                ..
+            })
+        ));
+        // Without a deadline of its own, too.
+        let mut m = machine(Settings {
+            deadline: None,
+            ..settings()
+        });
+        assert_eq!(m.handle(sig(alrm), at(100)).len(), 2);
+        assert!(matches!(m.phase(), Phase::Stopping { .. }));
     }
 
     #[test]

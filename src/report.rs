@@ -35,7 +35,7 @@ impl Destination {
         let mut text = match serde_json::to_string_pretty(report) {
             Ok(text) => text,
             Err(e) => {
-                tracing::error!("cannot encode the report: {e}");
+                crate::log::fatal(format!("cannot encode the report: {e}"));
                 return;
             }
         };
@@ -48,7 +48,7 @@ impl Destination {
                 .map_err(|e| io::Error::new(e.kind(), format!("{}: {e}", path.display()))),
         };
         if let Err(e) = result {
-            tracing::error!("cannot write the report: {e}");
+            crate::log::fatal(format!("cannot write the report: {e}"));
         }
     }
 }

@@ -4,9 +4,9 @@
 use std::ffi::OsString;
 use std::time::SystemTime;
 
-use crate::cli::Cli;
+use crate::cli::{Cli, NoRun};
 use crate::clock;
-use crate::config::{self, Config, RetryOn};
+use crate::config::{self, Config, ConfigError, RetryOn};
 use crate::duration;
 use crate::exit::{self, Exit, Outcome, SpawnFailure, Status};
 use crate::log;
@@ -17,14 +17,10 @@ use crate::supervisor::{Attempt, Supervisor};
 pub fn main(args: Vec<OsString>) -> Exit {
     let cli = match Cli::parse_from(args) {
         Ok(cli) => cli,
-        Err(e) => {
-            let _ = e.print();
-            // clap's default of 2 would collide with commands that exit 2.
-            return if e.use_stderr() {
-                Exit::Code(exit::FAILURE)
-            } else {
-                Exit::Code(0)
-            };
+        Err(NoRun::Print(text)) => return print_stdout(&text),
+        Err(NoRun::Usage(message)) => {
+            log::usage_error(message);
+            return Exit::Code(exit::FAILURE);
         }
     };
     let (inherited, bad_inherited) = match std::env::var_os(config::DEADLINE_ENV) {
@@ -36,6 +32,10 @@ pub fn main(args: Vec<OsString>) -> Exit {
     };
     let config = match Config::from_cli(cli, inherited) {
         Ok(config) => config,
+        Err(ConfigError::MissingCommand) => {
+            log::usage_error(ConfigError::MissingCommand);
+            return Exit::Code(exit::FAILURE);
+        }
         Err(e) => {
             log::fatal(e);
             return Exit::Code(exit::FAILURE);
@@ -68,6 +68,22 @@ pub fn main(args: Vec<OsString>) -> Exit {
         ));
     }
     exit
+}
+
+/// Prints `--help` or `--version`; a failed write (`>/dev/full`) is an error, as in GNU.
+fn print_stdout(text: &str) -> Exit {
+    use std::io::Write;
+    let mut stdout = std::io::stdout().lock();
+    match stdout
+        .write_all(text.as_bytes())
+        .and_then(|()| stdout.flush())
+    {
+        Ok(()) => Exit::Code(0),
+        Err(e) => {
+            log::fatal(format!("write error: {}", log::os_reason(&e)));
+            Exit::Code(exit::FAILURE)
+        }
+    }
 }
 
 /// Runs the attempts; returns them and the final outcome.

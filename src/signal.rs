@@ -97,6 +97,7 @@ impl Signal {
     pub const TTIN: Signal = Signal(libc::SIGTTIN);
     pub const TTOU: Signal = Signal(libc::SIGTTOU);
     pub const CHLD: Signal = Signal(libc::SIGCHLD);
+    pub const ALRM: Signal = Signal(libc::SIGALRM);
 
     /// Wraps a raw number; `None` when the system has no such signal.
     pub fn from_raw(number: i32) -> Option<Signal> {

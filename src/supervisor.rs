@@ -141,7 +141,7 @@ impl<'a> Supervisor<'a> {
         let spawned = match process::spawn(plan) {
             Ok(spawned) => spawned,
             Err(e) => {
-                tracing::error!("failed to run command '{name}': {}", e.reason());
+                log::fatal(format!("failed to run command '{name}': {}", e.reason()));
                 if let Some(c) = cgroup {
                     let mut t = Tree::new(Pid::from_raw(0), Mechanism::Cgroup, Some(c));
                     t.release(false);
@@ -357,18 +357,19 @@ impl<'a> Supervisor<'a> {
         match action {
             Action::Send { signal, why } => {
                 let reached = tree.signal(signal);
-                let is_cont_of_stop = signal == Signal::CONT && matches!(why, Why::Stop(_));
-                let line = format!(
-                    "sending signal {} to command '{name}' ({signal} to the {}{}; {})",
-                    signal.short_name(),
-                    tree.mechanism().describe(),
-                    count(reached),
-                    explain(why, self.config)
-                );
-                if is_cont_of_stop {
-                    tracing::debug!("{line}");
+                let detail = || {
+                    format!(
+                        "{signal} to the {}{}; {}",
+                        tree.mechanism().describe(),
+                        count(reached),
+                        explain(why, self.config)
+                    )
+                };
+                if signal == Signal::CONT && matches!(why, Why::Stop(_)) {
+                    // GNU does not announce the SIGCONT that follows its stop signal either.
+                    tracing::debug!("sending signal CONT to command '{name}' ({})", detail());
                 } else {
-                    tracing::info!("{line}");
+                    log::signal_sent(&signal.short_name(), name, detail);
                 }
                 attempt.signals_sent.push(SentSignal {
                     signal,
@@ -379,12 +380,14 @@ impl<'a> Supervisor<'a> {
             }
             Action::Kill { why } => {
                 let reached = tree.kill();
-                tracing::info!(
-                    "sending signal KILL to command '{name}' (SIGKILL to the {}{}; {})",
-                    tree.mechanism().describe(),
-                    count(reached),
-                    explain(why, self.config)
-                );
+                log::signal_sent("KILL", name, || {
+                    format!(
+                        "SIGKILL to the {}{}; {}",
+                        tree.mechanism().describe(),
+                        count(reached),
+                        explain(why, self.config)
+                    )
+                });
                 attempt.signals_sent.push(SentSignal {
                     signal: Signal::KILL,
                     target,

@@ -247,16 +247,67 @@ fn stopped_command_gets_sigcont_so_it_can_act_on_the_stop_signal() {
 }
 
 #[test]
-fn verbose_names_every_signal_with_gnu_wording() {
+fn verbose_prints_exactly_gnus_lines_one_per_signal_sent() {
     let f = run(["-v", "0.2", "sleep", "10"]);
+    f.assert_code(124);
+    assert_eq!(
+        f.stderr, "timeout-run: sending signal TERM to command 'sleep'\n",
+        "{f:#?}"
+    );
+    let f = run(["-v", "-t", "0.3", "-g", "0.3", "sh", "-c", IGNORE_TERM]);
+    f.assert_code(124);
+    assert_eq!(
+        f.stderr,
+        "timeout-run: sending signal TERM to command 'sh'\n\
+         timeout-run: sending signal KILL to command 'sh'\n",
+        "{f:#?}"
+    );
+    // No signal sent, nothing said.
+    let f = run(["-v", "5", "sh", "-c", "exit 3"]);
+    f.assert_code(3);
+    assert_eq!(f.stderr, "", "{f:#?}");
+}
+
+#[test]
+fn very_verbose_adds_the_lifecycle() {
+    let f = run(["-vv", "0.2", "sleep", "10"]);
     f.assert_code(124)
-        .assert_stderr_contains("timeout-run: sending signal TERM to command 'sleep'")
-        .assert_stderr_contains("SIGTERM")
+        .assert_stderr_contains("timeout-run: sending signal TERM to command 'sleep' (SIGTERM")
         .assert_stderr_contains("timed out")
-        .assert_stderr_contains("exiting with status 124");
+        .assert_stderr_contains("running 'sleep' as pid")
+        .assert_stderr_contains("exiting with status 124")
+        .assert_stderr_lacks("debug: ");
     for line in f.stderr.lines() {
         assert!(line.starts_with("timeout-run: "), "{line}");
     }
+    run(["-vvv", "0.2", "sleep", "10"]).assert_stderr_contains("timeout-run: debug: ");
+}
+
+#[test]
+fn alarm_from_outside_means_the_time_is_up() {
+    // GNU timeout's timer is SIGALRM; `kill -ALRM` forces a timeout (and GNU's tests use it).
+    let args = with_helper(&["-v", "-t", "30", "-g", "30"], &["ready", "sleep", "30"]);
+    let mut r = spawn(args);
+    r.wait_for_line("ready");
+    r.signal(libc::SIGALRM);
+    let f = r.finish();
+    f.assert_code(124).assert_faster_than(10 * SEC);
+    assert!(f.stderr.contains("sending signal TERM"), "{f:#?}");
+}
+
+#[test]
+fn same_signal_twice_during_a_timeouts_grace_kills_at_once() {
+    let args = with_helper(
+        &["-t", "0.3", "-g", "30"],
+        &["log", "TERM", "log", "INT", "ready", "sleep", "30"],
+    );
+    let mut r = spawn(args);
+    r.wait_for_line("ready");
+    r.wait_for_line("got SIGTERM");
+    r.signal(libc::SIGINT);
+    r.wait_for_line("got SIGINT");
+    r.signal(libc::SIGINT);
+    r.finish().assert_code(124).assert_faster_than(10 * SEC);
 }
 
 #[test]
@@ -336,7 +387,7 @@ fn other_signals_are_forwarded_once_and_change_nothing() {
     let args = with_helper(
         &["-t", "30"],
         &[
-            "log", "USR1", "log", "USR2", "log", "WINCH", "log", "ALRM", "trap", "HUP", "4",
+            "log", "USR1", "log", "USR2", "log", "WINCH", "log", "RTMIN", "trap", "HUP", "4",
             "ready", "sleep", "30",
         ],
     );
@@ -346,7 +397,7 @@ fn other_signals_are_forwarded_once_and_change_nothing() {
         (libc::SIGUSR1, "got SIGUSR1"),
         (libc::SIGUSR2, "got SIGUSR2"),
         (libc::SIGWINCH, "got SIGWINCH"),
-        (libc::SIGALRM, "got SIGALRM"),
+        (libc::SIGRTMIN(), "got SIGRTMIN"),
     ] {
         r.signal(sig);
         r.wait_for_line(line);

@@ -23,7 +23,7 @@ fn shell(script: &str) -> Finished {
 #[test]
 fn closed_stdout_and_stderr_stay_closed_for_the_command() {
     // The command sees exactly what it would see without timeout-run: closed descriptors.
-    let f = shell(r#""$0" -v 5 sh -c 'test -e /proc/$$/fd/2; echo "err=$?"' 2>&-"#);
+    let f = shell(r#""$0" -vv 5 sh -c 'test -e /proc/$$/fd/2; echo "err=$?"' 2>&-"#);
     f.assert_code(0).assert_stdout_contains("err=1");
     let f = shell(r#""$0" 5 sh -c 'test -e /proc/$$/fd/1; echo "out=$?" >&2' >&-"#);
     f.assert_code(0).assert_stderr_contains("out=1");
@@ -149,7 +149,7 @@ fn without_proc_the_process_group_is_still_stopped() {
     // walk; the process group and the subreaper remain.
     let script = format!(
         r#"umount -l /proc || exit 99
-           "$0" -v -g 0.5 0.3 sh -c 'sleep 30 & echo $! > {0}; (sleep 30 & echo $! >> {0}); wait'
+           "$0" -vv -g 0.5 0.3 sh -c 'sleep 30 & echo $! > {0}; (sleep 30 & echo $! >> {0}); wait'
            echo "code=$?""#,
         pids.display()
     );
@@ -204,7 +204,7 @@ fn read_only_or_absent_cgroup_hierarchy_falls_back_to_the_process_group() {
     ] {
         let script = format!(
             r#"{setup} || exit 99
-               "$0" -v 0.2 sleep 5; echo "auto=$?"
+               "$0" -vv 0.2 sleep 5; echo "auto=$?"
                "$0" --contain cgroup 0.2 sleep 5; echo "forced=$?""#
         );
         let Some(f) = in_mount_namespace(&script) else {
@@ -276,7 +276,7 @@ fn without_clone3_the_command_is_forked_and_every_failure_still_reported() {
         let mut c = Command::new("python3");
         c.arg(refuse_syscalls())
             .args(["clone3", bin()])
-            .args(["-vv", "--contain", "group"])
+            .args(["-vvv", "--contain", "group"])
             .args(args)
             .env_remove("TIMEOUT_RUN_DEADLINE")
             .env_remove("TIMEOUT_RUN_LOG");
@@ -308,7 +308,7 @@ fn non_utf8_command_names_arguments_and_environment() {
     .expect("write script");
     std::fs::set_permissions(&path, std::fs::Permissions::from_mode(0o755)).expect("chmod");
     let report = dir.path().join(OsStr::from_bytes(b"report-\xff.json"));
-    let mut c = cmd([OsStr::new("-v"), OsStr::new("--report")]);
+    let mut c = cmd([OsStr::new("-vv"), OsStr::new("--report")]);
     c.arg(&report)
         .arg("5")
         .arg(&path)

@@ -26,7 +26,7 @@ fn whole_tree_is_gone_after_timeout(mode: &str, tree_actions: &[&str]) {
     let pids = dir.path().join("pids");
     let mut actions: Vec<&str> = tree_actions.to_vec();
     actions.extend(["pids", pids.to_str().unwrap(), "ready", "sleep", "30"]);
-    let args = with_helper(&["--contain", mode, "-v", "-t", "30", "-g", "2"], &actions);
+    let args = with_helper(&["--contain", mode, "-vv", "-t", "30", "-g", "2"], &actions);
     let mut r = spawn(args);
     r.wait_for_line("ready");
     let pids = read_pids(&pids);
@@ -234,10 +234,10 @@ fn orphans_are_reaped_while_running() {
 fn forced_cgroup_mode_fails_cleanly_without_cgroups() {
     if cgroup_unavailable().is_none() {
         // Here cgroups work; the forced mode must use one and say so.
-        run(["-v", "--contain", "cgroup", "true"])
+        run(["-vv", "--contain", "cgroup", "true"])
             .assert_code(0)
             .assert_stderr_contains("contained by cgroup");
-        run(["-v", "--contain", "group", "true"])
+        run(["-vv", "--contain", "group", "true"])
             .assert_code(0)
             .assert_stderr_contains("contained by process group");
     } else {
@@ -251,7 +251,7 @@ fn cgroup_is_removed_afterwards() {
         return skip("cgroup_is_removed_afterwards", &why);
     }
     let f = run([
-        "-v",
+        "-vv",
         "--contain",
         "cgroup",
         "-t",
@@ -285,7 +285,17 @@ fn cgroup_is_joined_after_fork_where_clone3_is_refused() {
     );
     let mut c = Command::new("python3");
     c.arg(refuse_syscalls())
-        .args(["clone3", bin(), "-vv", "-g", "1", "10", "sh", "-c", &script])
+        .args([
+            "clone3",
+            bin(),
+            "-vvv",
+            "-g",
+            "1",
+            "10",
+            "sh",
+            "-c",
+            &script,
+        ])
         .env_remove("TIMEOUT_RUN_DEADLINE")
         .env_remove("TIMEOUT_RUN_LOG");
     let f = start(c).finish();
@@ -311,7 +321,7 @@ fn cgroup_is_found_through_mountinfo_where_statmount_is_refused() {
     }
     let mut c = Command::new("python3");
     c.arg(refuse_syscalls())
-        .args(["statmount,listmount", bin(), "-v", "10", "sh", "-c"])
+        .args(["statmount,listmount", bin(), "-vv", "10", "sh", "-c"])
         .arg("grep '^0::' /proc/self/cgroup")
         .env_remove("TIMEOUT_RUN_DEADLINE")
         .env_remove("TIMEOUT_RUN_LOG");

@@ -117,14 +117,15 @@ fn signal_during_spawn(n: u64, j: &mut Jitter) {
 /// Thousands of relayed signals, then SIGTERM.
 fn signal_storm(n: u64, j: &mut Jitter) {
     let marker = format!("30.{n:07}");
-    let script = format!("trap '' USR1 USR2 WINCH ALRM; echo ready; exec sleep {marker}");
+    let rt = libc::SIGRTMIN() + 1;
+    let script = format!("trap '' USR1 USR2 WINCH {rt}; echo ready; exec sleep {marker}");
     let mut r = spawn(["-g", "1", "60", "sh", "-c", &script]);
     r.wait_for_line("ready");
     let storm = [
         libc::SIGUSR1,
         libc::SIGUSR2,
         libc::SIGWINCH,
-        libc::SIGALRM,
+        rt,
         libc::SIGCONT,
     ];
     for _ in 0..2000 {

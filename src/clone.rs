@@ -1,24 +1,19 @@
-//! The `clone3` system call, as the command is started with it: born in its cgroup
-//! (`CLONE_INTO_CGROUP`), and on x86-64 vfork-style (`CLONE_VM | CLONE_VFORK`), sharing
-//! timeout-run's memory until it execs.
+//! The `clone3` system call, as the command is started with it: fork-style (the child gets a
+//! copy of timeout-run's memory), born in its cgroup (`CLONE_INTO_CGROUP`, Linux 5.7), with every
+//! handled signal reset to its default action (`CLONE_CLEAR_SIGHAND`, Linux 5.5).
 //!
-//! A vfork-style child copies no page tables and causes no copy-on-write faults in either
-//! process, and the kernel need not shoot down the parent's TLB entries on the other CPUs,
-//! which is most of what `fork` costs a supervisor that starts a short command. It needs its
-//! own stack (sharing the parent's would let it overwrite the frames the parent returns
-//! through), and switching to that stack needs a few instructions around the system call:
-//! hence the assembly below.
+//! Being born in the cgroup makes containment atomic: no instruction of the command runs outside
+//! it, and the kernel does not wait for an RCU grace period as it does when a process moves in
+//! by writing to `cgroup.procs`.
+//!
+//! The C library does not know about a child made this way (its fork handlers do not run), so
+//! the child may only make raw system calls and async-signal-safe calls on data prepared before
+//! the call, then exec or `_exit`.
 
-use std::ffi::c_void;
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd};
 
 use nix::unistd::Pid;
-
-/// The function a child runs: it must exec or `_exit`, and never return. In a vfork-style
-/// child it shares timeout-run's memory and thread-local storage (errno included), so it may
-/// only read what the parent prepared and make async-signal-safe calls.
-pub type ChildMain = extern "C" fn(*mut c_void) -> libc::c_int;
 
 /// `struct clone_args` of `<linux/sched.h>` (the size that has the `cgroup` field).
 #[repr(C)]
@@ -37,25 +32,28 @@ struct CloneArgs {
     cgroup: u64,
 }
 
+const CLONE_CLEAR_SIGHAND: u64 = 0x1_0000_0000;
 const CLONE_INTO_CGROUP: u64 = 0x2_0000_0000;
 
-/// Starts a child that runs `main(arg)`, in the cgroup `cgroup` if given. On x86-64
-/// the child is vfork-style, and this returns only once it has exec'd or exited.
-///
-/// `stack_hint` is how many bytes of stack the child may need beyond a fixed allowance (its
-/// exec may build an argument array on the stack).
+/// Which side of the call this is.
+pub enum Forked {
+    /// In the new process.
+    Child,
+    /// In timeout-run, with the child's pid.
+    Parent(Pid),
+}
+
+/// Forks with `clone3`, the child placed in the cgroup `cgroup` if given. An error means no
+/// child was made (old kernel, or a seccomp filter refusing the call): the caller falls back to
+/// `fork`.
 ///
 /// # Safety
 ///
-/// `main` must meet the contract of [`ChildMain`], and `arg` must stay valid until this returns.
-/// No signal handler may be installed in this process: one could run in a vfork-style child.
-pub unsafe fn clone3(
-    cgroup: Option<BorrowedFd<'_>>,
-    stack_hint: usize,
-    main: ChildMain,
-    arg: *mut c_void,
-) -> io::Result<Pid> {
+/// As for `fork`: in the child, only async-signal-safe calls on memory prepared before this
+/// call, ending in exec or `_exit`.
+pub unsafe fn clone3(cgroup: Option<BorrowedFd<'_>>) -> io::Result<Forked> {
     let mut args = CloneArgs {
+        flags: CLONE_CLEAR_SIGHAND,
         exit_signal: libc::SIGCHLD as u64,
         ..CloneArgs::default()
     };
@@ -63,140 +61,19 @@ pub unsafe fn clone3(
         args.flags |= CLONE_INTO_CGROUP;
         args.cgroup = dir.as_raw_fd() as u64;
     }
-    // SAFETY: forwarded from the caller.
-    unsafe { start(&mut args, stack_hint, main, arg) }
-}
-
-/// x86-64: vfork-style, on a stack of its own.
-#[cfg(target_arch = "x86_64")]
-unsafe fn start(
-    args: &mut CloneArgs,
-    stack_hint: usize,
-    main: ChildMain,
-    arg: *mut c_void,
-) -> io::Result<Pid> {
-    let stack = Stack::new(64 * 1024 + stack_hint)?;
-    args.flags |= (libc::CLONE_VM | libc::CLONE_VFORK) as u64;
-    args.stack = stack.base as u64;
-    args.stack_size = stack.len as u64;
-    let ret: i64;
-    // SAFETY: clone3 with CLONE_VM | CLONE_VFORK: the kernel starts the child at the instruction
-    // after `syscall` with rax = 0, the same registers otherwise, and its stack pointer at the
-    // top of `stack` (16-byte aligned, as `call` needs). The child clears the frame pointer,
-    // calls `main(arg)` (held in r12/r13, which the system call preserves) and exits if it ever
-    // returns; it never comes back into this function, so it cannot disturb the parent's stack.
-    // The parent is suspended until the child execs or exits, so `stack`, `args` and everything
-    // `arg` points to outlive the child's use of them. rcx and r11 are clobbered by `syscall`.
-    unsafe {
-        std::arch::asm!(
-            "syscall",
-            "test rax, rax",
-            "jnz 2f",
-            "xor ebp, ebp",
-            "mov rdi, r13",
-            "call r12",
-            "mov edi, eax",
-            "mov eax, {exit}",
-            "syscall",
-            "ud2",
-            "2:",
-            exit = const libc::SYS_exit_group,
-            inlateout("rax") libc::SYS_clone3 => ret,
-            in("rdi") args as *mut CloneArgs,
-            in("rsi") std::mem::size_of::<CloneArgs>(),
-            in("r12") main,
-            in("r13") arg,
-            lateout("rcx") _,
-            lateout("r11") _,
-        );
-    }
-    drop(stack);
-    if ret < 0 {
-        return Err(io::Error::from_raw_os_error(-ret as i32));
-    }
-    Ok(Pid::from_raw(ret as libc::pid_t))
-}
-
-/// Elsewhere: fork-style (the child gets a copy of the address space and this stack).
-#[cfg(not(target_arch = "x86_64"))]
-unsafe fn start(
-    args: &mut CloneArgs,
-    _stack_hint: usize,
-    main: ChildMain,
-    arg: *mut c_void,
-) -> io::Result<Pid> {
-    // SAFETY: clone3 without CLONE_VM is a fork; the child only runs `main`, which never returns.
+    // SAFETY: clone3 without CLONE_VM is a fork: the child runs on a copy of this stack and
+    // returns here with 0; `args` is a valid `clone_args` of the size passed. The caller keeps
+    // the child to async-signal-safe calls.
     let ret = unsafe {
         libc::syscall(
             libc::SYS_clone3,
-            args as *mut CloneArgs,
+            &mut args as *mut CloneArgs,
             std::mem::size_of::<CloneArgs>(),
         )
     };
     match ret {
-        0 => {
-            main(arg);
-            // SAFETY: `main` must not return; if it does, end the child here.
-            unsafe { libc::_exit(127) }
-        }
-        pid if pid > 0 => Ok(Pid::from_raw(pid as libc::pid_t)),
+        0 => Ok(Forked::Child),
+        pid if pid > 0 => Ok(Forked::Parent(Pid::from_raw(pid as libc::pid_t))),
         _ => Err(io::Error::last_os_error()),
-    }
-}
-
-/// A child stack: anonymous memory with an inaccessible guard page below it, so that an
-/// overflow faults in the child instead of writing over timeout-run's memory.
-#[cfg(target_arch = "x86_64")]
-struct Stack {
-    mapping: *mut c_void,
-    mapping_len: usize,
-    base: *mut c_void,
-    len: usize,
-}
-
-#[cfg(target_arch = "x86_64")]
-impl Stack {
-    fn new(size: usize) -> io::Result<Stack> {
-        // SAFETY: sysconf has no preconditions.
-        let page = usize::try_from(unsafe { libc::sysconf(libc::_SC_PAGESIZE) }).unwrap_or(4096);
-        let len = size
-            .checked_next_multiple_of(page)
-            .ok_or_else(|| io::Error::from_raw_os_error(libc::ENOMEM))?;
-        let mapping_len = len + page;
-        // SAFETY: a fresh private anonymous mapping; nothing else refers to it.
-        let mapping = unsafe {
-            libc::mmap(
-                std::ptr::null_mut(),
-                mapping_len,
-                libc::PROT_READ | libc::PROT_WRITE,
-                libc::MAP_PRIVATE | libc::MAP_ANONYMOUS | libc::MAP_STACK | libc::MAP_NORESERVE,
-                -1,
-                0,
-            )
-        };
-        if mapping == libc::MAP_FAILED {
-            return Err(io::Error::last_os_error());
-        }
-        let stack = Stack {
-            mapping,
-            mapping_len,
-            // SAFETY: `page` bytes into a mapping of `len + page` bytes.
-            base: unsafe { mapping.cast::<u8>().add(page).cast() },
-            len,
-        };
-        // SAFETY: the first page of the mapping just created.
-        if unsafe { libc::mprotect(mapping, page, libc::PROT_NONE) } != 0 {
-            return Err(io::Error::last_os_error());
-        }
-        Ok(stack)
-    }
-}
-
-#[cfg(target_arch = "x86_64")]
-impl Drop for Stack {
-    fn drop(&mut self) {
-        // SAFETY: the mapping made in `new`, which no one uses any more (a vfork-style child
-        // has exec'd or exited by the time the parent runs again).
-        unsafe { libc::munmap(self.mapping, self.mapping_len) };
     }
 }

@@ -141,7 +141,7 @@ pub fn spawn(plan: SpawnPlan<'_>) -> Result<Spawned, SpawnError> {
         report: report_write.as_raw_fd(),
     };
 
-    // clone3 first (born in the cgroup; vfork-style where supported). Without it (Linux before
+    // clone3 first (born in the cgroup). Without it (Linux before
     // 5.3, 5.7 for cgroups, or a seccomp filter that refuses it): fork, and the child joins the
     // cgroup itself.
     let cgroup_dir = plan.cgroup.map(|target| target.dir);
@@ -262,34 +262,17 @@ fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
 /// Starts the child with `clone3`, in the cgroup if one is given.
 #[cfg(target_os = "linux")]
 fn clone_child(cgroup: Option<BorrowedFd<'_>>, child: &ChildPlan) -> io::Result<Pid> {
-    // The child's exec may put an argument array (for a script run through /bin/sh) and a
-    // PATH-sized buffer on its stack.
-    let stack_hint = (child.argv.len() + 3) * std::mem::size_of::<*const libc::c_char>()
-        + libc::PATH_MAX as usize
-        + 256;
-    // SAFETY: `child_main` only reads the plan and makes async-signal-safe calls before it
-    // execs or exits; the plan outlives the call (the parent waits in clone3 until the child has
-    // exec'd, or the child has a copy of it); timeout-run installs no signal handler (signals
-    // arrive through a signalfd).
-    unsafe {
-        crate::clone::clone3(
-            cgroup,
-            stack_hint,
-            child_main,
-            (child as *const ChildPlan).cast_mut().cast(),
-        )
+    // SAFETY: the child only runs `exec_child`, which makes async-signal-safe calls on values
+    // prepared before the call and never returns.
+    match unsafe { crate::clone::clone3(cgroup)? } {
+        crate::clone::Forked::Child => exec_child(child),
+        crate::clone::Forked::Parent(pid) => Ok(pid),
     }
 }
 
 #[cfg(not(target_os = "linux"))]
 fn clone_child(_cgroup: Option<BorrowedFd<'_>>, _child: &ChildPlan) -> io::Result<Pid> {
     Err(io::Error::from_raw_os_error(libc::ENOSYS))
-}
-
-#[cfg(target_os = "linux")]
-extern "C" fn child_main(plan: *mut std::ffi::c_void) -> libc::c_int {
-    // SAFETY: `clone_child` passes a pointer to a live ChildPlan.
-    exec_child(unsafe { &*plan.cast::<ChildPlan>() })
 }
 
 fn fork(child: &ChildPlan) -> Result<Pid, SpawnError> {
@@ -302,13 +285,14 @@ fn fork(child: &ChildPlan) -> Result<Pid, SpawnError> {
     }
 }
 
-/// The child between fork (or clone) and exec. Async-signal-safe calls only, on prepared
-/// values: a vfork-style child shares timeout-run's memory, so it must not write to it.
+/// The child between fork (or clone3) and exec. Async-signal-safe calls only, on prepared
+/// values; raw system calls where the C library might rely on state that a `clone3` child
+/// does not have (its cached thread id, its fork handlers).
 fn exec_child(plan: &ChildPlan) -> ! {
     // SAFETY: every call below is async-signal-safe (setpgid, write, prctl, getppid, kill,
     // dup2, signal, sigprocmask, _exit), except that POSIX does not list execvp(e); glibc's
     // searches PATH with stack buffers only and takes no lock (it is what posix_spawn runs in its
-    // vfork-style child). The pointers come from vectors and CStrings the parent keeps alive.
+    // child). The pointers come from vectors and CStrings the parent keeps alive.
     unsafe {
         let fail = |stage: i32| -> ! {
             let errno = io::Error::last_os_error().raw_os_error().unwrap_or(0);
@@ -333,7 +317,10 @@ fn exec_child(plan: &ChildPlan) -> ! {
             // The parent may have died before prctl took effect: then nobody would send the
             // signal, so act on it now.
             if libc::getppid() != plan.parent {
-                libc::kill(libc::getpid(), libc::SIGKILL);
+                libc::kill(
+                    libc::syscall(libc::SYS_getpid) as libc::pid_t,
+                    libc::SIGKILL,
+                );
             }
         }
         if let Some(fd) = plan.stdout
@@ -378,8 +365,7 @@ unsafe fn execvpe(
 }
 
 /// `execvp` with an explicit environment, for systems without `execvpe`: replaces `environ`,
-/// which is a plain store in the forked child's own copy of memory (the child is never
-/// vfork-style there).
+/// which is a plain store in the forked child's own copy of memory.
 #[cfg(not(target_os = "linux"))]
 unsafe fn execvpe(
     file: *const libc::c_char,

@@ -4,6 +4,7 @@
 mod util;
 
 mod basics;
+mod binary;
 mod ci;
 mod hostile;
 mod terminal;

@@ -200,6 +200,16 @@ impl Config {
         } else {
             Some(duration::parse(&cli.grace)?)
         };
+        // A nested timeout-run plans to have ended its whole stop sequence by the outer
+        // deadline, so the script around it can still act on its 124: it stops its command a
+        // grace period early. (At most half of the time left, so that a long default grace
+        // under a short outer limit does not time the command out before it starts.)
+        let inherited_deadline = inherited_deadline.map(|outer| {
+            let left = outer
+                .duration_since(SystemTime::now())
+                .unwrap_or(Duration::ZERO);
+            outer - grace.unwrap_or(Duration::ZERO).min(left / 2)
+        });
         let deadline = match (own_deadline, inherited_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
             (a, b) => a.or(b),
@@ -409,14 +419,40 @@ mod tests {
         let early = clock::parse_rfc3339("2030-01-01T00:00:00Z").unwrap();
         let late = clock::parse_rfc3339("2031-01-01T00:00:00Z").unwrap();
         let cli = Cli::try_parse_from(["t", "--deadline", "2031-01-01T00:00:00Z", "true"]).unwrap();
+        // The inherited deadline, less the default grace of 10 s.
         assert_eq!(
             Config::from_cli(cli, Some(early)).unwrap().deadline,
-            Some(early)
+            Some(early - Duration::from_secs(10))
         );
         let cli = Cli::try_parse_from(["t", "--deadline", "2030-01-01T00:00:00Z", "true"]).unwrap();
         assert_eq!(
             Config::from_cli(cli, Some(late)).unwrap().deadline,
             Some(early)
+        );
+    }
+
+    #[test]
+    fn a_nested_run_ends_its_stop_sequence_before_the_outer_deadline() {
+        let outer = SystemTime::now() + Duration::from_secs(100);
+        let cli = Cli::try_parse_from(["t", "-g", "5", "1h", "make"]).unwrap();
+        let inner = Config::from_cli(cli, Some(outer))
+            .unwrap()
+            .deadline
+            .unwrap();
+        assert_eq!(outer.duration_since(inner).unwrap(), Duration::from_secs(5));
+        // Never more than half of what is left.
+        let cli = Cli::try_parse_from(["t", "-g", "500", "1h", "make"]).unwrap();
+        let inner = Config::from_cli(cli, Some(outer))
+            .unwrap()
+            .deadline
+            .unwrap();
+        let reserved = outer.duration_since(inner).unwrap();
+        assert!(reserved <= Duration::from_secs(50) && reserved > Duration::from_secs(49));
+        // --no-kill has no grace to reserve.
+        let cli = Cli::try_parse_from(["t", "--no-kill", "1h", "make"]).unwrap();
+        assert_eq!(
+            Config::from_cli(cli, Some(outer)).unwrap().deadline,
+            Some(outer)
         );
     }
 

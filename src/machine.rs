@@ -63,6 +63,8 @@ pub enum Why {
     GraceOver(StopReason),
     /// The same termination signal arrived twice: SIGKILL now.
     Insisted(StopReason),
+    /// SIGKILL again: part of the tree was still there after the last one.
+    Retry(StopReason),
 }
 
 /// Something the driver must do.
@@ -72,6 +74,20 @@ pub enum Action {
     Send { signal: Signal, why: Why },
     /// SIGKILL the whole tree.
     Kill { why: Why },
+    /// Send a signal to the processes of the tree that have not received it in this stop
+    /// sequence yet (descendants re-parented or found after the first pass).
+    SendToNewcomers { signal: Signal, why: Why },
+    /// Send a signal to the processes of the tree outside the terminal's foreground group,
+    /// which the terminal did not signal (setsid'd daemons, background jobs).
+    SendOutsideTerminalGroup { signal: Signal, why: Why },
+    /// Tell the person at the terminal what is happening: the tree is still stopping, `left` of
+    /// the grace period remains, and `again` (Ctrl-C) kills at once.
+    Notice {
+        left: Option<Duration>,
+        again: Signal,
+    },
+    /// SIGKILL did not empty the tree within [`KILL_PATIENCE`]: stop waiting, say what is left.
+    GiveUp,
     /// Stop timeout-run itself by this job-control signal (Ctrl-Z at the terminal), after the
     /// tree, so the shell sees the whole job stopped.
     Suspend { signal: Signal },
@@ -91,7 +107,7 @@ pub enum Phase {
     Lingering,
     /// The stop signal was sent; SIGKILL at `kill_at` (never when `None`).
     Stopping { kill_at: Option<Instant> },
-    /// SIGKILL was sent; waiting for the tree to be gone.
+    /// SIGKILL was sent; waiting for the tree to be gone, repeating SIGKILL at `retry_at`.
     Killing,
     /// Over: the outcome is known.
     Done,
@@ -109,8 +125,30 @@ pub enum Event {
     CommandExited { status: Status, tree_empty: bool },
     /// The last descendant was reaped.
     TreeEmpty,
+    /// Descendants other than the command were reaped (their children, if any, now belong to
+    /// timeout-run).
+    Reaped,
     /// The command wrote output (resets the idle timer).
     Output,
+}
+
+/// How long SIGKILL is repeated before timeout-run stops waiting for what it cannot end
+/// (a process in uninterruptible sleep, or one it cannot see).
+pub const KILL_PATIENCE: Duration = Duration::from_secs(5);
+
+/// First and longest interval between repeated SIGKILLs.
+const KILL_RETRY_FIRST: Duration = Duration::from_millis(20);
+const KILL_RETRY_MAX: Duration = Duration::from_millis(500);
+
+/// How long after Ctrl-C the person at the terminal is told what is going on.
+const NOTICE_AFTER: Duration = Duration::from_secs(1);
+
+/// Repeated SIGKILLs: when the next one is due, at what interval, and since when.
+#[derive(Debug, Clone, Copy)]
+struct KillRetry {
+    next: Instant,
+    interval: Duration,
+    first: Instant,
 }
 
 /// The state machine of one attempt.
@@ -125,6 +163,11 @@ pub struct Machine {
     /// The first termination signal received during the current stop (or the one that started
     /// it): receiving it again means "now".
     insist_on: Option<Signal>,
+    /// The signal the stop sequence sent to the tree, for descendants found later.
+    stop_sent: Option<Signal>,
+    kill_retry: Option<KillRetry>,
+    /// When to tell the terminal that the tree is still stopping (after Ctrl-C).
+    notice_at: Option<(Instant, Signal)>,
     idle_at: Option<Instant>,
     next_heartbeat: Option<Instant>,
     escalated: bool,
@@ -143,6 +186,9 @@ impl Machine {
             status: None,
             tree_empty: false,
             insist_on: None,
+            stop_sent: None,
+            kill_retry: None,
+            notice_at: None,
             idle_at,
             next_heartbeat,
             escalated: false,
@@ -185,8 +231,10 @@ impl Machine {
         let timers = match self.phase {
             Phase::Running => [self.settings.deadline, self.idle_at, self.next_heartbeat],
             Phase::Lingering => [self.settings.deadline, None, self.next_heartbeat],
-            Phase::Stopping { kill_at } => [kill_at, None, self.next_heartbeat],
-            Phase::Killing => [None, None, self.next_heartbeat],
+            Phase::Stopping { kill_at } => {
+                [kill_at, self.notice_at.map(|n| n.0), self.next_heartbeat]
+            }
+            Phase::Killing => [self.kill_retry.map(|r| r.next), None, self.next_heartbeat],
             Phase::Done => [None, None, None],
         };
         timers.into_iter().flatten().min()
@@ -218,6 +266,17 @@ impl Machine {
                 }
             }
             Event::TreeEmpty => self.tree_empty = true,
+            Event::Reaped => {
+                // A descendant that died may leave children that the first pass of the stop
+                // signal did not see (they were its children then, and are timeout-run's now).
+                if let (Phase::Stopping { .. }, Some(signal)) = (self.phase, self.stop_sent) {
+                    let reason = self.reason.unwrap_or(StopReason::Leftovers);
+                    actions.push(Action::SendToNewcomers {
+                        signal,
+                        why: Why::Stop(reason),
+                    });
+                }
+            }
             Event::Output => {
                 if let Some(idle) = self.settings.idle_timeout {
                     self.idle_at = Some(now.add(idle));
@@ -256,7 +315,39 @@ impl Machine {
             }
             Phase::Stopping { kill_at: Some(at) } if now >= at => {
                 let reason = self.reason.unwrap_or(StopReason::Leftovers);
-                self.kill(Why::GraceOver(reason), actions);
+                self.kill(Why::GraceOver(reason), now, actions);
+            }
+            Phase::Stopping { kill_at } => {
+                if let Some((_, again)) = self.notice_at.filter(|(at, _)| now >= *at) {
+                    self.notice_at = None;
+                    actions.push(Action::Notice {
+                        left: kill_at.map(|k| k.since(now)),
+                        again,
+                    });
+                }
+            }
+            Phase::Killing => {
+                if let Some(retry) = self.kill_retry.filter(|r| now >= r.next) {
+                    let reason = self.reason.unwrap_or(StopReason::Leftovers);
+                    if now.since(retry.first) >= KILL_PATIENCE {
+                        actions.push(Action::GiveUp);
+                        // The command's status may never come (it cannot be reaped): report
+                        // what was done to it.
+                        self.status.get_or_insert(Status::Signal(Signal::KILL));
+                        self.kill_retry = None;
+                        self.phase = Phase::Done;
+                    } else {
+                        let interval = (retry.interval * 2).min(KILL_RETRY_MAX);
+                        self.kill_retry = Some(KillRetry {
+                            next: now.add(retry.interval),
+                            interval,
+                            first: retry.first,
+                        });
+                        actions.push(Action::Kill {
+                            why: Why::Retry(reason),
+                        });
+                    }
+                }
             }
             _ => {}
         }
@@ -292,7 +383,7 @@ impl Machine {
                 }
                 Phase::Stopping { .. } => {
                     let reason = self.reason.unwrap_or(StopReason::Expired(Expiry::Deadline));
-                    self.kill(Why::GraceOver(reason), actions);
+                    self.kill(Why::GraceOver(reason), now, actions);
                 }
                 Phase::Killing | Phase::Done => {}
             }
@@ -312,11 +403,22 @@ impl Machine {
                 let reason = StopReason::Cancelled(signal);
                 self.reason = Some(reason);
                 self.insist_on = Some(signal);
+                self.stop_sent = Some(signal);
                 if relay {
                     actions.push(Action::Send {
                         signal,
                         why: Why::Forward,
                     });
+                } else {
+                    // The terminal signalled its foreground group only: the rest of the tree
+                    // hears the same Ctrl-C from timeout-run, once.
+                    actions.push(Action::SendOutsideTerminalGroup {
+                        signal,
+                        why: Why::Forward,
+                    });
+                }
+                if from_terminal {
+                    self.notice_at = Some((now.add(NOTICE_AFTER), signal));
                 }
                 self.after_stop_signal(reason, now, actions);
             }
@@ -326,9 +428,14 @@ impl Machine {
                 let insisted = self.insist_on == Some(signal);
                 if insisted && self.phase != Phase::Killing {
                     let reason = self.reason.unwrap_or(StopReason::Cancelled(signal));
-                    self.kill(Why::Insisted(reason), actions);
+                    self.kill(Why::Insisted(reason), now, actions);
                 } else if !insisted && relay {
                     actions.push(Action::Send {
+                        signal,
+                        why: Why::Forward,
+                    });
+                } else if !insisted {
+                    actions.push(Action::SendOutsideTerminalGroup {
                         signal,
                         why: Why::Forward,
                     });
@@ -346,6 +453,7 @@ impl Machine {
     /// Starts the stop sequence: stop signal, SIGCONT, then the grace timer (or SIGKILL at once).
     fn begin_stop(&mut self, reason: StopReason, now: Instant, actions: &mut Vec<Action>) {
         self.reason = Some(reason);
+        self.stop_sent = Some(self.settings.stop_signal);
         actions.push(Action::Send {
             signal: self.settings.stop_signal,
             why: Why::Stop(reason),
@@ -360,7 +468,7 @@ impl Machine {
             why: Why::Stop(reason),
         });
         match self.settings.grace {
-            Some(grace) if grace.is_zero() => self.kill(Why::GraceOver(reason), actions),
+            Some(grace) if grace.is_zero() => self.kill(Why::GraceOver(reason), now, actions),
             Some(grace) => {
                 self.phase = Phase::Stopping {
                     kill_at: Some(now.add(grace)),
@@ -370,9 +478,16 @@ impl Machine {
         }
     }
 
-    fn kill(&mut self, why: Why, actions: &mut Vec<Action>) {
+    /// SIGKILL, repeated with back-off until the tree is gone or [`KILL_PATIENCE`] runs out.
+    fn kill(&mut self, why: Why, now: Instant, actions: &mut Vec<Action>) {
         self.escalated = true;
         self.phase = Phase::Killing;
+        self.notice_at = None;
+        self.kill_retry = Some(KillRetry {
+            next: now.add(KILL_RETRY_FIRST),
+            interval: KILL_RETRY_FIRST * 2,
+            first: now,
+        });
         actions.push(Action::Kill { why });
     }
 }
@@ -612,8 +727,15 @@ mod tests {
             signal: INT,
             from_terminal: true,
         };
-        // The terminal delivered the first one to the command itself.
-        assert!(m.handle(ctrl_c, at(5_100)).is_empty());
+        // The terminal delivered the first one to its foreground group; timeout-run relays it to
+        // the rest of the tree only.
+        assert_eq!(
+            m.handle(ctrl_c, at(5_100)),
+            [Action::SendOutsideTerminalGroup {
+                signal: INT,
+                why: Why::Forward
+            }]
+        );
         assert_eq!(
             m.handle(ctrl_c, at(5_200)),
             [Action::Kill {
@@ -675,7 +797,18 @@ mod tests {
             from_terminal: true,
         };
         let cancelled = StopReason::Cancelled(INT);
-        assert_eq!(m.handle(ctrl_c, at(10)), [send(CONT, Why::Stop(cancelled))]);
+        // The terminal signalled the foreground group; the rest of the tree hears it from
+        // timeout-run.
+        assert_eq!(
+            m.handle(ctrl_c, at(10)),
+            [
+                Action::SendOutsideTerminalGroup {
+                    signal: INT,
+                    why: Why::Forward
+                },
+                send(CONT, Why::Stop(cancelled))
+            ]
+        );
         assert_eq!(
             m.handle(ctrl_c, at(20)),
             [Action::Kill {
@@ -688,6 +821,95 @@ mod tests {
             ..settings()
         });
         assert_eq!(m.handle(sig(INT), at(10))[0], send(INT, Why::Forward));
+    }
+
+    #[test]
+    fn ctrl_c_is_explained_after_a_moment_if_the_tree_is_still_stopping() {
+        let mut m = machine(settings());
+        let ctrl_c = Event::Signal {
+            signal: INT,
+            from_terminal: true,
+        };
+        m.handle(ctrl_c, at(1_000));
+        assert_eq!(m.next_wakeup(), Some(at(2_000)));
+        assert!(m.handle(Event::Tick, at(1_500)).is_empty());
+        assert_eq!(
+            m.handle(Event::Tick, at(2_000)),
+            [Action::Notice {
+                left: Some(Duration::from_secs(1)),
+                again: INT
+            }]
+        );
+        // Once only.
+        assert!(m.handle(Event::Tick, at(2_100)).is_empty());
+        assert_eq!(m.next_wakeup(), Some(at(3_000)));
+        // Not for a kill() from elsewhere.
+        let mut m = machine(settings());
+        m.handle(sig(INT), at(1_000));
+        assert!(m.handle(Event::Tick, at(2_000)).is_empty());
+    }
+
+    #[test]
+    fn sigkill_is_repeated_with_back_off_then_given_up() {
+        let mut m = machine(settings());
+        m.handle(Event::Tick, at(5_000));
+        m.handle(Event::Tick, at(7_000));
+        assert_eq!(m.phase(), Phase::Killing);
+        let retry = Action::Kill {
+            why: Why::Retry(DEADLINE),
+        };
+        let mut now = 7_000;
+        let mut gaps = Vec::new();
+        loop {
+            let next = m.next_wakeup().expect("a retry is armed");
+            let ms = next.since(at(0)).as_millis() as u64;
+            gaps.push(ms - now);
+            now = ms;
+            let actions = m.handle(Event::Tick, at(now));
+            if actions == [Action::GiveUp] {
+                break;
+            }
+            assert_eq!(actions, [retry]);
+        }
+        assert_eq!(gaps[..4], [20, 40, 80, 160]);
+        assert!(gaps.iter().all(|g| *g <= 500), "{gaps:?}");
+        assert!(now - 7_000 >= KILL_PATIENCE.as_millis() as u64);
+        assert_eq!(m.phase(), Phase::Done);
+        assert!(matches!(m.outcome(), Some(Outcome::TimedOut { .. })));
+    }
+
+    #[test]
+    fn kill_retries_stop_when_the_tree_is_gone() {
+        let mut m = machine(settings());
+        m.handle(Event::Tick, at(5_000));
+        m.handle(Event::Tick, at(7_000));
+        m.handle(exited(Status::Signal(Signal::KILL)), at(7_005));
+        assert_eq!(m.phase(), Phase::Done);
+        assert_eq!(m.next_wakeup(), None);
+    }
+
+    #[test]
+    fn descendants_reaped_during_the_grace_send_the_stop_signal_to_newcomers() {
+        let mut m = machine(settings());
+        assert!(m.handle(Event::Reaped, at(100)).is_empty());
+        m.handle(Event::Tick, at(5_000));
+        assert_eq!(
+            m.handle(Event::Reaped, at(5_100)),
+            [Action::SendToNewcomers {
+                signal: TERM,
+                why: Why::Stop(DEADLINE)
+            }]
+        );
+        // A cancellation relays the received signal, and so do newcomers.
+        let mut m = machine(settings());
+        m.handle(sig(INT), at(100));
+        assert_eq!(
+            m.handle(Event::Reaped, at(200)),
+            [Action::SendToNewcomers {
+                signal: INT,
+                why: Why::Stop(StopReason::Cancelled(INT))
+            }]
+        );
     }
 
     #[test]

@@ -176,6 +176,15 @@ impl<'a> Supervisor<'a> {
             None => mechanism.describe().to_owned(),
         };
         tracing::info!("attempt {number}: running '{name}' as pid {pid}, contained by {where_}");
+        if mechanism != Mechanism::Cgroup
+            && mechanism != Mechanism::Child
+            && !std::path::Path::new("/proc/self/stat").exists()
+        {
+            tracing::info!(
+                "no /proc: descendants that left the command's process group (setsid) cannot be \
+                 found, and will not be stopped"
+            );
+        }
         if let Some(limit) = limit {
             tracing::info!("deadline in {}", duration::display(limit));
         }
@@ -230,8 +239,13 @@ impl<'a> Supervisor<'a> {
             }
             if chld {
                 let reaping = process::reap();
+                let mut others = false;
+                let mut leader_now = false;
                 for r in &reaping.reaped {
-                    if r.pid == pid {
+                    // The command is reaped once; a later child with the same pid is another
+                    // process that was given the pid again (an orphan after many forks).
+                    if r.pid == pid && leader_status.is_none() {
+                        leader_now = true;
                         tree.leader_reaped();
                         leader_status = Some(r.status);
                         tracing::info!(
@@ -246,13 +260,14 @@ impl<'a> Supervisor<'a> {
                             tree_empty: reaping.no_children,
                         });
                     } else {
+                        others = true;
                         tracing::debug!("reaped pid {} ({})", r.pid, describe_status(r.status));
                     }
                 }
-                if reaping.no_children
-                    && leader_status.is_some()
-                    && !reaping.reaped.iter().any(|r| r.pid == pid)
-                {
+                if others || leader_now {
+                    queue.push(Event::Reaped);
+                }
+                if reaping.no_children && leader_status.is_some() && !leader_now {
                     queue.push(Event::TreeEmpty);
                 }
             }
@@ -380,20 +395,88 @@ impl<'a> Supervisor<'a> {
             }
             Action::Kill { why } => {
                 let reached = tree.kill();
-                log::signal_sent("KILL", name, || {
+                let detail = || {
                     format!(
                         "SIGKILL to the {}{}; {}",
                         tree.mechanism().describe(),
                         count(reached),
                         explain(why, self.config)
                     )
-                });
+                };
+                if matches!(why, Why::Retry(_)) {
+                    // GNU announces one SIGKILL; the repetitions are detail.
+                    tracing::debug!("sending signal KILL to command '{name}' ({})", detail());
+                } else {
+                    log::signal_sent("KILL", name, detail);
+                }
                 attempt.signals_sent.push(SentSignal {
                     signal: Signal::KILL,
                     target,
                     reason: reason(why),
                     at,
                 });
+            }
+            Action::SendToNewcomers { signal, why } => {
+                let reached = tree.signal_newcomers(signal);
+                if reached > 0 {
+                    tracing::debug!(
+                        "{signal} to {} found since the first pass ({})",
+                        plural(reached, "process", "processes"),
+                        explain(why, self.config)
+                    );
+                    attempt.signals_sent.push(SentSignal {
+                        signal,
+                        target,
+                        reason: reason(why),
+                        at,
+                    });
+                }
+            }
+            Action::SendOutsideTerminalGroup { signal, why } => {
+                let reached = tree.signal_outside_own_group(signal);
+                if reached > 0 {
+                    log::signal_sent(&signal.short_name(), name, || {
+                        format!(
+                            "{signal} to {} outside the terminal's foreground group, which the \
+                             terminal signalled itself",
+                            plural(reached, "process", "processes")
+                        )
+                    });
+                    attempt.signals_sent.push(SentSignal {
+                        signal,
+                        target,
+                        reason: reason(why),
+                        at,
+                    });
+                }
+            }
+            Action::Notice { left, again } => {
+                if stderr_is_terminal() {
+                    let key = if again == Signal::QUIT {
+                        "Ctrl-\\"
+                    } else {
+                        "Ctrl-C"
+                    };
+                    let wait = match left {
+                        Some(left) => format!("up to {}", duration::display(left)),
+                        None => "with no time limit (--no-kill)".to_owned(),
+                    };
+                    log::line(format!(
+                        "waiting {wait} for '{name}' to stop; {key} again to kill it now"
+                    ));
+                }
+            }
+            Action::GiveUp => {
+                let left = tree.remaining();
+                let what = if left.is_empty() {
+                    "processes it cannot see (no /proc?)".to_owned()
+                } else {
+                    left.join(", ")
+                };
+                tracing::warn!(
+                    "the tree of '{name}' did not end within {} of SIGKILL; giving up on {what}",
+                    duration::display(crate::machine::KILL_PATIENCE)
+                );
             }
             Action::Suspend { signal } => {
                 tracing::debug!(
@@ -472,6 +555,15 @@ fn joined(cgroup: &Cgroup, pid: Pid) -> bool {
         .is_some_and(|p| p.ends_with(&format!("/{leaf}")) || p.contains(&format!("/{leaf}/")))
 }
 
+fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+fn stderr_is_terminal() -> bool {
+    // SAFETY: isatty only queries the descriptor.
+    unsafe { libc::isatty(libc::STDERR_FILENO) == 1 }
+}
+
 fn count(reached: Option<usize>) -> String {
     match reached {
         Some(1) => ", 1 process".to_owned(),
@@ -503,6 +595,7 @@ fn explain(why: Why, config: &Config) -> String {
             duration::display(config.grace.unwrap_or_default())
         ),
         Why::Insisted(r) => format!("{}, received again", stop(r)),
+        Why::Retry(r) => format!("{}; part of the tree was still there", stop(r)),
     }
 }
 
@@ -518,5 +611,6 @@ fn reason(why: Why) -> &'static str {
         Why::Forward => "forwarded",
         Why::GraceOver(_) => "grace_expired",
         Why::Insisted(_) => "repeated_signal",
+        Why::Retry(_) => "kill_retry",
     }
 }

@@ -14,7 +14,7 @@
 //! In every mode timeout-run is (on Linux) a child subreaper, so "the tree is gone" is exactly
 //! "timeout-run has no child left" (`waitpid` fails with ECHILD).
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::fs;
 use std::io::{self, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
@@ -58,12 +58,18 @@ impl Mechanism {
     }
 }
 
+/// A process, as `/proc/<pid>/stat` identifies it: a pid is reused, a pid with its start time
+/// is not.
+type Identity = (i32, u64);
+
 /// The command's tree and how to reach it.
 pub struct Tree {
     leader: Pid,
     leader_alive: bool,
     mechanism: Mechanism,
     cgroup: Option<Cgroup>,
+    /// For each signal sent in this attempt, the processes that received it.
+    reached: HashMap<i32, HashSet<Identity>>,
 }
 
 impl Tree {
@@ -74,6 +80,7 @@ impl Tree {
             leader_alive: true,
             mechanism,
             cgroup,
+            reached: HashMap::new(),
         }
     }
 
@@ -93,29 +100,64 @@ impl Tree {
     /// Sends `signal` to every process of the tree; returns how many were reached (`None`
     /// when a whole process group was signalled and not counted). Signal 0 sends nothing.
     pub fn signal(&mut self, signal: Signal) -> Option<usize> {
+        self.send(signal, Scope::Everyone)
+    }
+
+    /// Sends `signal` to the processes of the tree that have not received it yet in this
+    /// attempt (found since: re-parented to timeout-run, or forked late). Returns how many.
+    pub fn signal_newcomers(&mut self, signal: Signal) -> usize {
+        self.send(signal, Scope::Newcomers).unwrap_or(0)
+    }
+
+    /// Sends `signal` to the processes of the tree outside timeout-run's own process group
+    /// (the terminal's foreground group, which the terminal signalled itself).
+    pub fn signal_outside_own_group(&mut self, signal: Signal) -> usize {
+        self.send(signal, Scope::OutsideOwnGroup).unwrap_or(0)
+    }
+
+    fn send(&mut self, signal: Signal, scope: Scope) -> Option<usize> {
         if signal.raw() == 0 {
             return Some(0);
         }
+        let own_group = nix::unistd::getpgrp().as_raw();
+        let reached = self.reached.entry(signal.raw()).or_default();
+        if scope == Scope::Everyone {
+            // Each full pass reaches everyone again (a repeated SIGKILL, a relayed USR1).
+            reached.clear();
+        }
+        let outside = |d: &Descendant| scope != Scope::OutsideOwnGroup || d.pgid != own_group;
         match self.mechanism {
-            Mechanism::Child => Some(usize::from(self.leader_alive && kill(self.leader, signal))),
+            Mechanism::Child => {
+                let sent =
+                    scope == Scope::Everyone && self.leader_alive && kill(self.leader, signal);
+                Some(usize::from(sent))
+            }
             Mechanism::Cgroup => {
                 let cgroup = self.cgroup.as_ref()?;
-                let mut reached = cgroup.signal_members(signal);
+                let mut count = cgroup.signal_members(signal, reached, |p| match stat(p) {
+                    Some(d) => outside(&d),
+                    None => scope != Scope::OutsideOwnGroup,
+                });
                 // Descendants that were moved out of the cgroup by a privileged process are
                 // still ours through the subreaper.
-                reached += signal_descendants(signal, |p| !cgroup.contains(p));
-                Some(reached)
+                count += signal_descendants(signal, reached, |p| outside(p) && !cgroup.contains(p));
+                Some(count)
             }
             Mechanism::ProcessGroup => {
                 let group = self.leader;
-                let whole = nix::sys::signal::killpg(group, None).is_ok();
+                let whole =
+                    scope == Scope::Everyone && nix::sys::signal::killpg(group, None).is_ok();
                 if whole {
                     raw_killpg(group, signal);
                 }
-                let outside = signal_descendants(signal, |p| p.pgid != group.as_raw());
-                if whole { None } else { Some(outside) }
+                // Members of the group are reached by killpg; a newcomer pass or a pass outside
+                // the terminal's group looks at every descendant.
+                let count = signal_descendants(signal, reached, |p| {
+                    outside(p) && (!whole || p.pgid != group.as_raw())
+                });
+                if whole { None } else { Some(count) }
             }
-            Mechanism::SharedGroup => Some(signal_descendants(signal, |_| true)),
+            Mechanism::SharedGroup => Some(signal_descendants(signal, reached, outside)),
         }
     }
 
@@ -123,10 +165,29 @@ impl Tree {
     pub fn kill(&mut self) -> Option<usize> {
         match (self.mechanism, &self.cgroup) {
             (Mechanism::Cgroup, Some(cgroup)) if cgroup.kill_all() => {
-                Some(signal_descendants(Signal::KILL, |_| true))
+                let reached = self.reached.entry(Signal::KILL.raw()).or_default();
+                reached.clear();
+                Some(signal_descendants(Signal::KILL, reached, |_| true))
             }
             _ => self.signal(Signal::KILL),
         }
+    }
+
+    /// The processes of the tree still visible, as `pid (name)`, for a message about what
+    /// could not be stopped.
+    pub fn remaining(&self) -> Vec<String> {
+        let mut pids: Vec<i32> = walk().iter().map(|d| d.pid).collect();
+        if let Some(cgroup) = &self.cgroup {
+            pids.extend(cgroup.members());
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        pids.into_iter()
+            .map(|pid| match stat(pid) {
+                Some(d) => format!("{pid} ({}, {})", d.name, d.state_name()),
+                None => pid.to_string(),
+            })
+            .collect()
     }
 
     /// Ends containment: removes the cgroup. With `keep`, surviving members are first moved back
@@ -136,6 +197,14 @@ impl Tree {
             cgroup.remove(keep);
         }
     }
+}
+
+/// Which processes of the tree a signal goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Everyone,
+    Newcomers,
+    OutsideOwnGroup,
 }
 
 /// Sends a signal to one pid, ignoring "no such process" (it exited in between).
@@ -150,35 +219,65 @@ fn raw_killpg(group: Pid, signal: Signal) -> bool {
 }
 
 /// One descendant found by the walk.
-#[derive(Debug, Clone, Copy)]
-struct Descendant {
-    pid: i32,
-    ppid: i32,
-    pgid: i32,
+#[derive(Debug, Clone)]
+pub struct Descendant {
+    pub pid: i32,
+    pub ppid: i32,
+    pub pgid: i32,
+    /// One-letter state of `/proc/<pid>/stat` (R, S, D, T, Z, ...).
+    pub state: char,
+    /// Start time in clock ticks after boot: with the pid, the process's identity.
+    pub start: u64,
+    /// The command name (`comm`).
+    pub name: String,
+}
+
+impl Descendant {
+    fn identity(&self) -> Identity {
+        (self.pid, self.start)
+    }
+
+    fn state_name(&self) -> &'static str {
+        match self.state {
+            'R' => "running",
+            'S' => "sleeping",
+            'D' => "disk wait",
+            'T' | 't' => "stopped",
+            'Z' => "zombie",
+            _ => "other",
+        }
+    }
 }
 
 /// Walks timeout-run's descendants through `/proc/<pid>/task/*/children` and signals those that
-/// `select` accepts, each through a pidfd whose parent was verified after opening it. Repeats
-/// until a walk finds nobody new, so children forked meanwhile are reached too. Returns the
-/// number signalled.
-fn signal_descendants(signal: Signal, select: impl Fn(&Descendant) -> bool) -> usize {
-    let mut done: HashSet<i32> = HashSet::new();
-    for _round in 0..16 {
-        let mut fresh = 0;
+/// `select` accepts and `reached` does not hold yet, each through a pidfd checked to still be
+/// the process the walk saw. Walks again until a walk finds nobody new, so descendants that were
+/// re-parented (their parent died between two reads) or forked meanwhile are reached too.
+/// Returns the number signalled.
+fn signal_descendants(
+    signal: Signal,
+    reached: &mut HashSet<Identity>,
+    select: impl Fn(&Descendant) -> bool,
+) -> usize {
+    let mut count = 0;
+    for _round in 0..64 {
+        let mut found_new = false;
         for d in walk() {
-            if done.contains(&d.pid) || !select(&d) {
+            if !select(&d) || reached.contains(&d.identity()) {
                 continue;
             }
-            done.insert(d.pid);
-            if signal_checked(d, signal) {
-                fresh += 1;
+            found_new = true;
+            if signal_checked(&d, signal) {
+                count += 1;
             }
+            // Signalled, or gone: either way not to be tried again in this pass.
+            reached.insert(d.identity());
         }
-        if fresh == 0 {
+        if !found_new {
             break;
         }
     }
-    done.len()
+    count
 }
 
 /// Number of timeout-run's live descendants (for the leftovers line and the report).
@@ -198,8 +297,8 @@ fn walk() -> Vec<Descendant> {
                 continue;
             }
             if let Some(d) = stat(child).filter(|d| d.ppid == parent) {
-                out.push(d);
                 queue.push(child);
+                out.push(d);
             }
         }
     }
@@ -224,30 +323,49 @@ fn children_of(pid: i32) -> Vec<i32> {
     out
 }
 
-/// pid, ppid and pgid from `/proc/<pid>/stat`.
+/// What `/proc/<pid>/stat` says of a process.
 fn stat(pid: i32) -> Option<Descendant> {
-    let text = read_proc(format!("/proc/{pid}/stat")).ok()?;
-    // The command name is in parentheses and may contain anything: parse after the last ')'.
-    let rest = &text[text.rfind(')')? + 1..];
-    let mut fields = rest.split_ascii_whitespace();
-    let _state = fields.next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    let pgid = fields.next()?.parse().ok()?;
-    Some(Descendant { pid, ppid, pgid })
+    parse_stat(pid, &read_proc(format!("/proc/{pid}/stat")).ok()?)
 }
 
-/// Signals a walked descendant only if it is still the same process: a pidfd pins the process,
-/// then its parent is checked again (a reused pid would have another parent).
-fn signal_checked(d: Descendant, signal: Signal) -> bool {
+/// Parses a `/proc/<pid>/stat` line. The command name is in parentheses and may contain
+/// anything, spaces and parentheses included: it ends at the last ')'.
+fn parse_stat(pid: i32, text: &str) -> Option<Descendant> {
+    let open = text.find('(')?;
+    let close = text.rfind(')')?;
+    let name = text.get(open + 1..close)?.to_owned();
+    let mut fields = text[close + 1..].split_ascii_whitespace();
+    let state = fields.next()?.chars().next()?;
+    let ppid = fields.next()?.parse().ok()?;
+    let pgid = fields.next()?.parse().ok()?;
+    // starttime is field 22 of the line; the state above was field 3.
+    let start = fields.nth(22 - 3 - 3)?.parse().ok()?;
+    Some(Descendant {
+        pid,
+        ppid,
+        pgid,
+        state,
+        start,
+        name,
+    })
+}
+
+/// Signals a walked descendant only if it is still the same process: a pidfd pins whatever
+/// process has the pid now, and its start time must be the one the walk saw (a reused pid has
+/// another).
+fn signal_checked(d: &Descendant, signal: Signal) -> bool {
     match pidfd_open(d.pid) {
         Some(fd) => {
-            if stat(d.pid).is_none_or(|now| now.ppid != d.ppid) {
+            if stat(d.pid).is_none_or(|now| now.start != d.start) {
                 return false;
             }
             pidfd_send_signal(fd.as_fd(), signal)
         }
         // No pidfd support (kernel < 5.3): the plain kill, right after the check.
-        None => kill(Pid::from_raw(d.pid), signal),
+        None => {
+            stat(d.pid).is_some_and(|now| now.start == d.start)
+                && kill(Pid::from_raw(d.pid), signal)
+        }
     }
 }
 
@@ -290,10 +408,16 @@ impl Cgroup {
     /// wherever it is mounted (hybrid layouts mount it at `/sys/fs/cgroup/unified`).
     pub fn create(attempt: u32) -> Result<Cgroup, NoCgroup> {
         let (mount_root, mount_point) = crate::mounts::cgroup2().map_err(NoCgroup)?;
-        let own = read_proc("/proc/self/cgroup")
-            .map_err(|e| NoCgroup(format!("cannot read /proc/self/cgroup: {e}")))?;
-        let own =
-            own_cgroup_path(&own).ok_or_else(|| NoCgroup("not in a cgroup v2 hierarchy".into()))?;
+        // Without /proc (a container that does not mount it), timeout-run cannot learn its own
+        // cgroup: it then works at the root of the hierarchy it can see, which it may use only
+        // when it has the rights there (root, or the root of a delegated namespace).
+        let own_text = match read_proc("/proc/self/cgroup") {
+            Ok(text) => text,
+            Err(e) if e.kind() == io::ErrorKind::NotFound => "0::/\n".to_owned(),
+            Err(e) => return Err(NoCgroup(format!("cannot read /proc/self/cgroup: {e}"))),
+        };
+        let own = own_cgroup_path(&own_text)
+            .ok_or_else(|| NoCgroup("not in a cgroup v2 hierarchy".into()))?;
         let relative = own
             .strip_prefix(mount_root.trim_end_matches('/'))
             .unwrap_or(own)
@@ -382,24 +506,33 @@ impl Cgroup {
         })
     }
 
-    /// Signals every member, re-reading the list until no new member appears.
-    fn signal_members(&self, signal: Signal) -> usize {
-        let mut done: HashSet<i32> = HashSet::new();
-        for _round in 0..16 {
-            let fresh: Vec<i32> = self
+    /// Signals every member that `select` accepts and `reached` does not hold, re-reading the
+    /// list until no new member appears.
+    fn signal_members(
+        &self,
+        signal: Signal,
+        reached: &mut HashSet<Identity>,
+        select: impl Fn(i32) -> bool,
+    ) -> usize {
+        let mut count = 0;
+        for _round in 0..64 {
+            let fresh: Vec<(i32, Identity)> = self
                 .members()
                 .into_iter()
-                .filter(|p| !done.contains(p))
+                .map(|pid| (pid, (pid, stat(pid).map_or(0, |d| d.start))))
+                .filter(|(_, id)| !reached.contains(id))
                 .collect();
             if fresh.is_empty() {
                 break;
             }
-            for pid in fresh {
-                done.insert(pid);
-                kill(Pid::from_raw(pid), signal);
+            for (pid, id) in fresh {
+                reached.insert(id);
+                if select(pid) && kill(Pid::from_raw(pid), signal) {
+                    count += 1;
+                }
             }
         }
-        done.len()
+        count
     }
 
     /// `cgroup.kill`: SIGKILL to every member, atomically with respect to forks. False when the
@@ -499,11 +632,22 @@ mod tests {
     }
 
     #[test]
-    fn stat_parses_names_with_parentheses_and_spaces() {
+    fn stat_of_this_process() {
         let me = std::process::id() as i32;
         let d = stat(me).unwrap();
         assert_eq!(d.pid, me);
         assert_eq!(d.ppid, nix::unistd::getppid().as_raw());
         assert_eq!(d.pgid, nix::unistd::getpgrp().as_raw());
+        assert!(d.start > 0);
+    }
+
+    #[test]
+    fn stat_parses_names_with_parentheses_and_spaces() {
+        let line = "4242 (a) b (c)) S 17 4242 4242 0 -1 4194560 100 0 0 0 3 1 0 0 20 0 1 0 \
+                    987654 1000 50 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0";
+        let d = parse_stat(4242, line).unwrap();
+        assert_eq!(d.name, "a) b (c)");
+        assert_eq!((d.state, d.ppid, d.pgid, d.start), ('S', 17, 4242, 987654));
+        assert!(parse_stat(1, "1 (x S 1 1").is_none());
     }
 }

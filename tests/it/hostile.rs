@@ -145,11 +145,10 @@ fn in_mount_namespace(script: &str) -> Option<Finished> {
 fn without_proc_the_process_group_is_still_stopped() {
     let dir = tempdir();
     let pids = dir.path().join("pids");
-    // Inside: /proc unmounted, so there is no cgroup (mountinfo is unreadable) and no tree
-    // walk; the process group and the subreaper remain.
+    // Inside: /proc unmounted, so no tree walk; the process group and the subreaper remain.
     let script = format!(
         r#"umount -l /proc || exit 99
-           "$0" -vv -g 0.5 0.3 sh -c 'sleep 30 & echo $! > {0}; (sleep 30 & echo $! >> {0}); wait'
+           "$0" -vv --contain group -g 0.5 0.3 sh -c 'sleep 30 & echo $! > {0}; (sleep 30 & echo $! >> {0}); wait'
            echo "code=$?""#,
         pids.display()
     );
@@ -162,6 +161,39 @@ fn without_proc_the_process_group_is_still_stopped() {
     f.assert_code(0)
         .assert_stdout_contains("code=124")
         .assert_stderr_contains("process group")
+        .assert_stderr_contains("no /proc: descendants that left")
+        .assert_faster_than(10 * SEC);
+    let started = read_pids(&pids);
+    assert!(!started.is_empty(), "{f:#?}");
+    let left = survivors(&started, 2 * SEC);
+    cleanup(&left);
+    assert!(left.is_empty(), "survivors: {left:?}");
+}
+
+#[test]
+fn without_proc_a_cgroup_still_holds_the_whole_tree() {
+    if let Some(why) = cgroup_unavailable() {
+        return skip("without_proc_a_cgroup_still_holds_the_whole_tree", &why);
+    }
+    let dir = tempdir();
+    let pids = dir.path().join("pids");
+    // /proc hidden under a tmpfs: the cgroup2 mount is still found (statmount, or mountinfo
+    // read before) and the cgroup enumerates and kills setsid'd descendants.
+    let script = format!(
+        r#"mount -t tmpfs none /proc || exit 99
+           "$0" -vv --contain cgroup -g 0.5 0.3 sh -c 'setsid sleep 30 & echo $! > {0}; wait'
+           echo "code=$?""#,
+        pids.display()
+    );
+    let Some(f) = in_mount_namespace(&script) else {
+        return skip(
+            "without_proc_a_cgroup_still_holds_the_whole_tree",
+            "needs root and unshare --mount",
+        );
+    };
+    f.assert_code(0)
+        .assert_stdout_contains("code=124")
+        .assert_stderr_contains("contained by cgroup")
         .assert_faster_than(10 * SEC);
     let started = read_pids(&pids);
     assert!(!started.is_empty(), "{f:#?}");

@@ -332,6 +332,147 @@ fn cgroup_is_found_through_mountinfo_where_statmount_is_refused() {
         .assert_stdout_contains("/timeout-run.");
 }
 
+// ---- Without a cgroup, as sure as with one (SPEC §4) -------------------------------------------
+
+/// Processes whose command line contains `marker`, found by pgrep.
+fn processes_with(marker: &str) -> Vec<i32> {
+    let out = Command::new("pgrep")
+        .args(["-f", marker])
+        .output()
+        .expect("pgrep runs");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse().ok())
+        .collect()
+}
+
+/// A unique `sleep` duration, so a test can find its own processes.
+fn marker(test: u32) -> String {
+    format!("1000.{test}{:06}", std::process::id())
+}
+
+#[test]
+fn group_mode_reaches_setsid_descendants_whose_parent_dies_in_the_same_stop() {
+    // sh dies of the forwarded SIGTERM at once; its setsid'd child is re-parented to
+    // timeout-run in the middle of the walk and must still get SIGTERM (not wait for SIGKILL
+    // after the 10 s grace).
+    let script = r#"setsid python3 -c '
+import signal, sys, time
+signal.signal(signal.SIGTERM, lambda *a: sys.exit(0))
+print("ready", flush=True)
+time.sleep(100)' & wait"#;
+    for round in 0..30 {
+        let mut r = spawn([
+            "--contain",
+            "group",
+            "-g",
+            "10",
+            "-t",
+            "60",
+            "sh",
+            "-c",
+            script,
+        ]);
+        r.wait_for_line("ready");
+        r.signal(libc::SIGTERM);
+        let f = r.finish();
+        assert!(
+            f.elapsed < 5 * SEC && f.status.signal_compat() == Some(libc::SIGTERM),
+            "round {round}: {f:#?}"
+        );
+    }
+}
+
+#[test]
+fn group_mode_never_hangs_on_setsid_descendants_that_outlive_their_parent() {
+    for (n, count) in [(1, 20), (2, 200)] {
+        let marker = marker(n);
+        let script = format!(
+            "trap '' TERM; i=0; while [ $i -lt {count} ]; do setsid sleep {marker} & \
+             i=$((i+1)); done; wait"
+        );
+        let f = run(["--contain", "group", "-g", "1", "0.5", "sh", "-c", &script]);
+        let left = processes_with(&format!("sleep {marker}"));
+        cleanup(&left);
+        f.assert_code(124).assert_faster_than(8 * SEC);
+        assert!(left.is_empty(), "{count}: survivors {left:?}\n{f:#?}");
+    }
+}
+
+#[test]
+fn group_mode_catches_a_process_that_keeps_forking_away_from_its_parent() {
+    let marker = marker(3);
+    // Each generation forks the next, which leaves the process group (setsid), and exits: the
+    // live process changes pid, parent and group all the time, and ignores SIGTERM.
+    let hopper = format!(
+        "python3 -c 'import os, signal\nsignal.signal(signal.SIGTERM, signal.SIG_IGN)\n\
+         while True:\n    if os.fork(): os._exit(0)\n    os.setsid()' {marker}"
+    );
+    let script = format!("{hopper} & wait; sleep 100");
+    let f = run([
+        "--contain",
+        "group",
+        "-g",
+        "0.3",
+        "0.3",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    let left = processes_with(&marker);
+    cleanup(&left);
+    f.assert_code(124).assert_faster_than(8 * SEC);
+    assert!(left.is_empty(), "survivors {left:?}\n{f:#?}");
+}
+
+#[test]
+fn a_reused_pid_never_replaces_the_commands_status() {
+    if let Some(why) = pid_namespace_unavailable() {
+        return skip("a_reused_pid_never_replaces_the_commands_status", &why);
+    }
+    // In a pid namespace (timeout-run is PID 1), an orphan is given the command's pid again
+    // after the command was reaped (ns_last_pid), is adopted by timeout-run, and dies by
+    // SIGSEGV: the status must stay the command's own 3.
+    let cycler = r#"
+import os, signal, sys, time
+target = int(sys.argv[1])
+os.setsid()  # a pid still used as a process group id is not given out again
+while os.path.exists("/proc/%d" % target):
+    time.sleep(0.001)
+for _ in range(200):
+    with open("/proc/sys/kernel/ns_last_pid", "w") as f:
+        f.write(str(target - 1))
+    pid = os.fork()
+    if pid == 0:
+        if os.getpid() == target:
+            time.sleep(0.2)
+            os.kill(os.getpid(), signal.SIGSEGV)
+        os._exit(0)
+    if pid == target:
+        print("reused", flush=True)
+        os._exit(0)
+    os.waitpid(pid, 0)
+print("not reused", flush=True)
+"#;
+    let script = format!("ulimit -c 0; python3 -c '{cycler}' $$ & exit 3");
+    let f = start(in_pid_namespace(&[
+        "--contain",
+        "group",
+        "--leftovers",
+        "wait",
+        "-t",
+        "10",
+        "sh",
+        "-c",
+        &script,
+    ]))
+    .finish();
+    f.assert_stdout_contains("reused")
+        .assert_code(3)
+        .assert_faster_than(8 * SEC);
+    assert!(!f.stdout.contains("not reused"), "{f:#?}");
+}
+
 // ---- PID 1 (SPEC §5) --------------------------------------------------------------------------
 
 fn pid_namespace_unavailable() -> Option<String> {

@@ -5,6 +5,8 @@ mod util;
 
 mod basics;
 mod ci;
+mod gnu;
 mod hostile;
 mod terminal;
 mod tree;
+mod uutils;

@@ -6,6 +6,8 @@ mod util;
 mod basics;
 mod binary;
 mod ci;
+mod gnu;
 mod hostile;
 mod terminal;
 mod tree;
+mod uutils;

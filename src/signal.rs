@@ -140,6 +140,18 @@ impl Signal {
     }
 }
 
+impl Signal {
+    /// The name GNU timeout's `--verbose` line gives: [`Signal::short_name`], except that the null
+    /// signal is `EXIT` (as C's `sig2str` names it).
+    pub fn verbose_name(self) -> String {
+        if self.0 == 0 {
+            "EXIT".to_owned()
+        } else {
+            self.short_name()
+        }
+    }
+}
+
 /// Canonical display: `SIGTERM`, `SIGRTMIN+2`, and `0` for the null signal.
 impl fmt::Display for Signal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -231,6 +243,12 @@ mod tests {
     fn null_signal_is_allowed() {
         assert_eq!(sig("0").raw(), 0);
         assert_eq!(sig("0").to_string(), "0");
+    }
+
+    #[test]
+    fn verbose_names_are_gnus() {
+        assert_eq!(Signal::TERM.verbose_name(), "TERM");
+        assert_eq!(sig("0").verbose_name(), "EXIT");
     }
 
     #[test]

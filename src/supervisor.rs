@@ -384,7 +384,7 @@ impl<'a> Supervisor<'a> {
                     // GNU does not announce the SIGCONT that follows its stop signal either.
                     tracing::debug!("sending signal CONT to command '{name}' ({})", detail());
                 } else {
-                    log::signal_sent(&signal.short_name(), name, detail);
+                    log::signal_sent(&signal.verbose_name(), name, detail);
                 }
                 attempt.signals_sent.push(SentSignal {
                     signal,
@@ -435,7 +435,7 @@ impl<'a> Supervisor<'a> {
             Action::SendOutsideTerminalGroup { signal, why } => {
                 let reached = tree.signal_outside_own_group(signal);
                 if reached > 0 {
-                    log::signal_sent(&signal.short_name(), name, || {
+                    log::signal_sent(&signal.verbose_name(), name, || {
                         format!(
                             "{signal} to {} outside the terminal's foreground group, which the \
                              terminal signalled itself",

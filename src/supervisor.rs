@@ -142,10 +142,8 @@ impl<'a> Supervisor<'a> {
             Ok(spawned) => spawned,
             Err(e) => {
                 log::fatal(format!("failed to run command '{name}': {}", e.reason()));
-                if let Some(c) = cgroup {
-                    let mut t = Tree::new(Pid::from_raw(0), Mechanism::Cgroup, Some(c));
-                    t.release(false);
-                }
+                // The cgroup is empty: dropping it removes it.
+                drop(cgroup);
                 attempt.outcome = Outcome::SpawnFailed(e.kind);
                 attempt.ended_at = SystemTime::now();
                 return Ok(attempt);
@@ -157,8 +155,7 @@ impl<'a> Supervisor<'a> {
         let (mechanism, cgroup) = match cgroup {
             Some(c) if spawned.born_in_cgroup || joined(&c, pid) => (Mechanism::Cgroup, Some(c)),
             Some(c) => {
-                let mut t = Tree::new(pid, Mechanism::Cgroup, Some(c));
-                t.release(true);
+                c.release_keeping_members();
                 if config.contain == Contain::Cgroup {
                     // The child already runs: kill it before failing.
                     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);

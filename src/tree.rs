@@ -70,6 +70,27 @@ pub struct Tree {
     cgroup: Option<Cgroup>,
     /// For each signal sent in this attempt, the processes that received it.
     reached: HashMap<i32, HashSet<Identity>>,
+    /// The supervisor let go of the tree on purpose: it is empty, or kept.
+    released: bool,
+}
+
+impl Drop for Tree {
+    /// An attempt that ends in an error (the event loop failed after the spawn) must not leave
+    /// the tree running: SIGKILL to all of it, then reap what can be reaped. The cgroup, if any,
+    /// goes with it.
+    fn drop(&mut self) {
+        if self.released || self.mechanism == Mechanism::Child && !self.leader_alive {
+            return;
+        }
+        for _ in 0..20 {
+            self.kill();
+            let reaping = crate::process::reap();
+            if reaping.no_children {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
 }
 
 impl Tree {
@@ -81,6 +102,7 @@ impl Tree {
             mechanism,
             cgroup,
             reached: HashMap::new(),
+            released: false,
         }
     }
 
@@ -191,11 +213,13 @@ impl Tree {
     }
 
     /// Ends containment: removes the cgroup. With `keep`, surviving members are first moved back
-    /// to timeout-run's own cgroup so the directory can go.
-    pub fn release(&mut self, keep: bool) {
-        if let Some(cgroup) = self.cgroup.take() {
-            cgroup.remove(keep);
+    /// to timeout-run's own cgroup so the directory can go, and the rest of the tree is left
+    /// running.
+    pub fn release(mut self, keep: bool) {
+        if let Some(mut cgroup) = self.cgroup.take() {
+            cgroup.keep_members = keep;
         }
+        self.released = true;
     }
 }
 
@@ -395,8 +419,80 @@ pub struct Cgroup {
     /// The path as `/proc/<pid>/cgroup` shows it, for membership checks.
     name: String,
     parent: PathBuf,
-    /// The directory itself, for `clone3(CLONE_INTO_CGROUP)`.
+    /// The directory itself, for `clone3(CLONE_INTO_CGROUP)`, locked (`flock`) while this run
+    /// owns it.
     dir_fd: OwnedFd,
+    /// On drop, move surviving members out (to timeout-run's own cgroup) instead of killing
+    /// them (`--leftovers keep`).
+    keep_members: bool,
+}
+
+/// The name of every cgroup timeout-run makes starts with this.
+const PREFIX: &str = "timeout-run.";
+
+/// How old an unlocked directory must be before another run removes it: its creator locks it
+/// microseconds after making it, so an older unlocked one has no creator any more.
+const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
+
+/// `flock` on a directory: exclusive, waiting or not.
+fn lock(fd: &OwnedFd, nonblocking: bool) -> io::Result<()> {
+    let flags = libc::LOCK_EX | if nonblocking { libc::LOCK_NB } else { 0 };
+    // SAFETY: flock on a descriptor we own.
+    if unsafe { libc::flock(fd.as_raw_fd(), flags) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}
+
+/// Removes the cgroups that runs which were SIGKILLed left in `parent`, once they are empty:
+/// unlocked (their creator is gone) and older than [`ABANDONED_AFTER`] (not one that a live
+/// run made an instant ago and has not locked yet).
+fn remove_abandoned(parent: &Path) {
+    let Ok(entries) = fs::read_dir(parent) else {
+        return;
+    };
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let Some(stamp) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PREFIX))
+            .and_then(|rest| rest.rsplit('.').next())
+            .and_then(|hex| u128::from_str_radix(hex, 16).ok())
+        else {
+            continue;
+        };
+        let made = std::time::Duration::from_nanos(u64::try_from(stamp).unwrap_or(u64::MAX));
+        if now.saturating_sub(made) < ABANDONED_AFTER {
+            continue;
+        }
+        let dir = entry.path();
+        let Ok(fd) = nix::fcntl::open(
+            &dir,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        ) else {
+            continue;
+        };
+        if lock(&fd, true).is_ok() && remove_tree(&dir) {
+            tracing::debug!("removed {}, left by a run that is gone", dir.display());
+        }
+    }
+}
+
+/// Removes a cgroup directory and the cgroups below it (made by the command, or by a nested
+/// timeout-run), deepest first. Only empty cgroups can go: false when one could not.
+fn remove_tree(dir: &Path) -> bool {
+    if let Ok(entries) = fs::read_dir(dir) {
+        for entry in entries.flatten() {
+            if entry.file_type().is_ok_and(|t| t.is_dir()) {
+                remove_tree(&entry.path());
+            }
+        }
+    }
+    fs::remove_dir(dir).is_ok()
 }
 
 /// Why no cgroup could be created.
@@ -425,13 +521,14 @@ impl Cgroup {
         let parent = mount_point.join(relative);
         // Pids repeat across pid namespaces (every container's timeout-run may be PID 1), so
         // the name also carries the time; a collision is retried with a new name.
+        remove_abandoned(&parent);
         let mut made = None;
         for _ in 0..8 {
             let stamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_nanos();
-            let leaf = format!("timeout-run.{}.{attempt}.{stamp:x}", std::process::id());
+            let leaf = format!("{PREFIX}{}.{attempt}.{stamp:x}", std::process::id());
             let dir = parent.join(&leaf);
             match fs::create_dir(&dir) {
                 Ok(()) => {
@@ -446,11 +543,17 @@ impl Cgroup {
         }
         let (leaf, dir) = made.ok_or_else(|| NoCgroup("cannot find a free cgroup name".into()))?;
         let name = format!("{}/{leaf}", own.trim_end_matches('/'));
-        let dir_fd = match nix::fcntl::open(
+        // The directory is locked for as long as this run owns it: a later run that finds it
+        // unlocked knows its creator is gone (the kernel drops the lock with the last
+        // descriptor, also when the creator is SIGKILLed).
+        let locked = nix::fcntl::open(
             &dir,
-            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
             nix::sys::stat::Mode::empty(),
-        ) {
+        )
+        .map_err(io::Error::from)
+        .and_then(|fd| lock(&fd, false).map(|()| fd));
+        let dir_fd = match locked {
             Ok(fd) => fd,
             Err(e) => {
                 let _ = fs::remove_dir(&dir);
@@ -462,6 +565,7 @@ impl Cgroup {
             name,
             parent,
             dir_fd,
+            keep_members: false,
         })
     }
 
@@ -545,20 +649,46 @@ impl Cgroup {
             .is_ok()
     }
 
-    fn remove(self, keep: bool) {
-        if keep {
+    /// Lets go of the cgroup, moving whoever is inside out to timeout-run's own cgroup first.
+    pub fn release_keeping_members(mut self) {
+        self.keep_members = true;
+    }
+
+    /// Whether a process is still in the cgroup or below it (`cgroup.events`).
+    fn populated(&self) -> bool {
+        read_proc(self.dir.join("cgroup.events"))
+            .map(|t| t.lines().any(|l| l == "populated 1"))
+            .unwrap_or(false)
+    }
+}
+
+impl Drop for Cgroup {
+    /// Releases the cgroup on every path, errors included: members still inside are moved out
+    /// (`--leftovers keep`) or killed, then the directory and any below it are removed.
+    fn drop(&mut self) {
+        if self.keep_members {
             let parent_procs = self.parent.join("cgroup.procs");
             for pid in self.members() {
                 if let Ok(mut f) = fs::OpenOptions::new().write(true).open(&parent_procs) {
                     let _ = write!(f, "{pid}");
                 }
             }
+        } else if self.populated() {
+            // Only on an error path: the supervisor empties the tree before it lets go.
+            self.kill_all();
+            for _ in 0..200 {
+                if !self.populated() {
+                    break;
+                }
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                // The killed processes may be timeout-run's children: reap them.
+                crate::process::reap();
+            }
         }
-        drop(self.dir_fd);
-        if let Err(e) = fs::remove_dir(&self.dir) {
-            tracing::debug!("cannot remove {}: {e}", self.dir.display());
-        } else {
+        if remove_tree(&self.dir) {
             tracing::debug!("removed {}", self.dir.display());
+        } else {
+            tracing::debug!("cannot remove {}", self.dir.display());
         }
     }
 }

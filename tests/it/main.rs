@@ -8,6 +8,7 @@ mod binary;
 mod ci;
 mod gnu;
 mod hostile;
+mod ownership;
 mod terminal;
 mod tree;
 mod uutils;

@@ -152,6 +152,58 @@ fn ctrl_c_reaches_the_command_once_and_twice_kills_at_once() {
 }
 
 #[test]
+fn ctrl_c_reaches_every_process_of_the_tree_once_and_the_wait_is_explained() {
+    let Some(t) = Tmux::start("ctrl_c_reaches_every_process_of_the_tree_once") else {
+        return;
+    };
+    let dir = tempdir();
+    let script = dir.path().join("tree.py");
+    // The command survives Ctrl-C; its setsid'd descendant (outside the terminal's foreground
+    // group, which the terminal signals) logs Ctrl-C and exits.
+    std::fs::write(
+        &script,
+        r#"import os, signal, time
+r, w = os.pipe()
+if os.fork() == 0:
+    os.setsid()
+    signal.signal(signal.SIGINT, lambda *a: (os.write(1, b"daemon got SIGINT\n"), os._exit(0)))
+    os.write(w, b"x")
+    while True:
+        time.sleep(100)
+signal.signal(signal.SIGINT, lambda *a: os.write(1, b"main got SIGINT\n"))
+os.read(r, 1)
+os.write(1, b"ready\n")
+while True:
+    time.sleep(100)
+"#,
+    )
+    .unwrap();
+    t.line(&format!("{} -g 60 60 python3 {}", bin(), script.display()));
+    t.wait_for_line("ready");
+    t.key("C-c");
+    t.wait_for_text("daemon got SIGINT");
+    t.wait_for_text("main got SIGINT");
+    // The tree is still running a moment later: one line says what is going on.
+    let screen = t.wait_for_text("Ctrl-C again to kill it now");
+    assert!(
+        screen.contains("timeout-run: waiting up to ")
+            && screen.matches("Ctrl-C again").count() == 1,
+        "{screen}"
+    );
+    let screen = t.screen();
+    assert_eq!(screen.matches("main got SIGINT").count(), 1, "{screen}");
+    assert_eq!(screen.matches("daemon got SIGINT").count(), 1, "{screen}");
+    let start = Instant::now();
+    t.key("C-c");
+    t.line("echo st=$?");
+    t.wait_for_text("st=130");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "second Ctrl-C did not kill at once"
+    );
+}
+
+#[test]
 fn ctrl_c_starts_the_grace_period() {
     let Some(t) = Tmux::start("ctrl_c_starts_the_grace_period") else {
         return;

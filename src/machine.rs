@@ -88,6 +88,8 @@ pub enum Action {
     },
     /// SIGKILL did not empty the tree within [`KILL_PATIENCE`]: stop waiting, say what is left.
     GiveUp,
+    /// A timer fired: record the tree as it is and run `--on-timeout`, before the stop signal.
+    AtTimeout,
     /// Stop timeout-run itself by this job-control signal (Ctrl-Z at the terminal), after the
     /// tree, so the shell sees the whole job stopped.
     Suspend { signal: Signal },
@@ -454,6 +456,9 @@ impl Machine {
     fn begin_stop(&mut self, reason: StopReason, now: Instant, actions: &mut Vec<Action>) {
         self.reason = Some(reason);
         self.stop_sent = Some(self.settings.stop_signal);
+        if matches!(reason, StopReason::Expired(_)) {
+            actions.push(Action::AtTimeout);
+        }
         actions.push(Action::Send {
             signal: self.settings.stop_signal,
             why: Why::Stop(reason),
@@ -564,6 +569,7 @@ mod tests {
         assert_eq!(
             actions,
             [
+                Action::AtTimeout,
                 send(TERM, Why::Stop(DEADLINE)),
                 send(CONT, Why::Stop(DEADLINE))
             ]
@@ -619,6 +625,7 @@ mod tests {
         assert_eq!(
             actions,
             [
+                Action::AtTimeout,
                 send(TERM, Why::Stop(DEADLINE)),
                 send(CONT, Why::Stop(DEADLINE)),
                 Action::Kill {
@@ -751,6 +758,7 @@ mod tests {
         assert_eq!(
             m.handle(sig(alrm), at(100)),
             [
+                Action::AtTimeout,
                 send(TERM, Why::Stop(DEADLINE)),
                 send(CONT, Why::Stop(DEADLINE))
             ]
@@ -774,7 +782,7 @@ mod tests {
             deadline: None,
             ..settings()
         });
-        assert_eq!(m.handle(sig(alrm), at(100)).len(), 2);
+        assert_eq!(m.handle(sig(alrm), at(100)).len(), 3);
         assert!(matches!(m.phase(), Phase::Stopping { .. }));
     }
 
@@ -973,8 +981,8 @@ mod tests {
         assert!(m.handle(exit, at(100)).is_empty());
         assert_eq!(m.phase(), Phase::Lingering);
         assert_eq!(
-            m.handle(Event::Tick, at(5_000))[0],
-            send(TERM, Why::Stop(DEADLINE))
+            m.handle(Event::Tick, at(5_000))[..2],
+            [Action::AtTimeout, send(TERM, Why::Stop(DEADLINE))]
         );
         m.handle(Event::TreeEmpty, at(5_010));
         assert!(matches!(m.outcome(), Some(Outcome::TimedOut { .. })));
@@ -1061,8 +1069,8 @@ mod tests {
         assert!(m.handle(Event::Tick, at(1_000)).is_empty());
         let idle = StopReason::Expired(Expiry::Idle);
         assert_eq!(
-            m.handle(Event::Tick, at(1_800))[0],
-            send(TERM, Why::Stop(idle))
+            m.handle(Event::Tick, at(1_800))[..2],
+            [Action::AtTimeout, send(TERM, Why::Stop(idle))]
         );
     }
 

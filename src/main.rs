@@ -3,6 +3,7 @@
 // The C `main` below is the entry point: see `startup` for why std's runtime set-up is skipped.
 #![cfg_attr(not(test), no_main)]
 
+mod census;
 mod cli;
 mod clock;
 #[cfg(target_os = "linux")]
@@ -11,10 +12,12 @@ mod config;
 mod duration;
 mod events;
 mod exit;
+mod hook;
 mod log;
 mod machine;
 mod mounts;
 mod process;
+mod procfs;
 #[cfg(test)]
 mod proptests;
 mod relay;

@@ -9,10 +9,11 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
+use crate::census;
 use crate::clock;
 use crate::config::{Config, display_os};
 use crate::exit::{Exit, Expiry, Outcome, Status};
-use crate::supervisor::{Attempt, SentSignal};
+use crate::supervisor::{Attempt, Resources, SentSignal};
 
 /// Where the report goes.
 pub enum Destination {
@@ -99,6 +100,10 @@ pub struct Report {
     pub attempts: usize,
     pub containment: Option<&'static str>,
     pub rusage: Rusage,
+    /// CPU and peak memory of the tree, all attempts together.
+    pub resources: Option<Resources>,
+    /// The tree when the last timeout fired, before the stop signal (null without a timeout).
+    pub tree_at_timeout: Option<Vec<census::Process>>,
     /// One entry per attempt, in order.
     pub runs: Vec<Run>,
 }
@@ -133,6 +138,8 @@ pub struct Run {
     pub signals_sent: Vec<SignalRecord>,
     pub escalated: bool,
     pub leftovers_killed: usize,
+    pub resources: Option<Resources>,
+    pub tree_at_timeout: Option<Vec<census::Process>>,
 }
 
 /// The `outcome` word of an outcome.
@@ -217,6 +224,11 @@ pub fn build(
         attempts: attempts.len(),
         containment: last.and_then(|a| a.mechanism).map(|m| m.name()),
         rusage,
+        resources: total(attempts),
+        tree_at_timeout: attempts
+            .iter()
+            .rev()
+            .find_map(|a| a.tree_at_timeout.clone()),
         runs: attempts
             .iter()
             .map(|a| Run {
@@ -231,7 +243,32 @@ pub fn build(
                 signals_sent: signals(&a.signals_sent),
                 escalated: a.escalated,
                 leftovers_killed: a.leftovers_killed,
+                resources: a.resources,
+                tree_at_timeout: a.tree_at_timeout.clone(),
             })
             .collect(),
     }
+}
+
+/// The attempts' resources together: times added up, the highest peak.
+fn total(attempts: &[Attempt]) -> Option<Resources> {
+    attempts
+        .iter()
+        .filter_map(|a| a.resources)
+        .reduce(|a, b| Resources {
+            wall_s: a.wall_s + b.wall_s,
+            user_s: a.user_s + b.user_s,
+            system_s: a.system_s + b.system_s,
+            peak_rss_kib: a.peak_rss_kib.max(b.peak_rss_kib),
+            cpu_source: if a.cpu_source == b.cpu_source {
+                a.cpu_source
+            } else {
+                "mixed"
+            },
+            memory_source: if a.memory_source == b.memory_source {
+                a.memory_source
+            } else {
+                "mixed"
+            },
+        })
 }

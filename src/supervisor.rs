@@ -8,6 +8,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result, bail};
 use nix::unistd::Pid;
 
+use crate::census;
 use crate::clock::{self, Instant};
 use crate::config::{Config, Contain, DEADLINE_ENV, Leftovers};
 use crate::duration;
@@ -17,6 +18,7 @@ use crate::log;
 use crate::machine::{Action, Event, Machine, Phase, Settings, StopReason, Why};
 use crate::process::{self, SpawnPlan};
 use crate::relay::Relay;
+use crate::report::Rusage;
 use crate::signal::Signal;
 use crate::terminal::Terminal;
 use crate::tree::{self, Cgroup, Mechanism, Tree};
@@ -50,6 +52,25 @@ pub struct Attempt {
     /// Descendants still alive when the command exited on its own, that were then stopped.
     pub leftovers_killed: usize,
     pub mechanism: Option<Mechanism>,
+    /// The tree as it was when a timer fired, before the stop signal.
+    pub tree_at_timeout: Option<Vec<census::Process>>,
+    /// What the tree used.
+    pub resources: Option<Resources>,
+}
+
+/// CPU time and peak memory of the whole tree during one attempt.
+#[derive(Debug, Clone, Copy, serde::Serialize)]
+pub struct Resources {
+    pub wall_s: f64,
+    pub user_s: f64,
+    pub system_s: f64,
+    /// Peak resident memory, KiB: of the whole cgroup where its memory controller is enabled,
+    /// otherwise of the largest process reaped so far.
+    pub peak_rss_kib: Option<u64>,
+    /// `cgroup` (the cgroup's `cpu.stat`) or `rusage` (the reaped descendants).
+    pub cpu_source: &'static str,
+    /// `cgroup` (`memory.peak`) or `rusage`.
+    pub memory_source: &'static str,
 }
 
 /// Owns the signal and timer descriptors, and the terminal state, across attempts.
@@ -137,7 +158,10 @@ impl<'a> Supervisor<'a> {
             escalated: false,
             leftovers_killed: 0,
             mechanism: None,
+            tree_at_timeout: None,
+            resources: None,
         };
+        let usage_before = Rusage::children();
         let spawned = match process::spawn(plan) {
             Ok(spawned) => spawned,
             Err(e) => {
@@ -146,6 +170,8 @@ impl<'a> Supervisor<'a> {
                 drop(cgroup);
                 attempt.outcome = Outcome::SpawnFailed(e.kind);
                 attempt.ended_at = SystemTime::now();
+                attempt.resources =
+                    Some(resources(None, usage_before, Instant::now().since(start)));
                 return Ok(attempt);
             }
         };
@@ -175,7 +201,7 @@ impl<'a> Supervisor<'a> {
         tracing::info!("attempt {number}: running '{name}' as pid {pid}, contained by {where_}");
         if mechanism != Mechanism::Cgroup
             && mechanism != Mechanism::Child
-            && !std::path::Path::new("/proc/self/stat").exists()
+            && !crate::procfs::available()
         {
             tracing::info!(
                 "no /proc: descendants that left the command's process group (setsid) cannot be \
@@ -304,6 +330,19 @@ impl<'a> Supervisor<'a> {
         if let Some(r) = relay.as_mut() {
             r.drain();
         }
+        let wall = Instant::now().since(start);
+        let resources = resources(Some(&tree), usage_before, wall);
+        tracing::info!(
+            "attempt {number} used {} user + {} system CPU{} ({})",
+            duration::display(Duration::from_secs_f64(resources.user_s)),
+            duration::display(Duration::from_secs_f64(resources.system_s)),
+            resources
+                .peak_rss_kib
+                .map(|k| format!(", peak memory {}", census::memory(k)))
+                .unwrap_or_default(),
+            resources.cpu_source
+        );
+        attempt.resources = Some(resources);
         tree.release(config.leftovers == Leftovers::Keep && machine.stop_reason().is_none());
         attempt.escalated = machine.escalated();
         attempt.outcome = machine
@@ -475,6 +514,29 @@ impl<'a> Supervisor<'a> {
                     duration::display(crate::machine::KILL_PATIENCE)
                 );
             }
+            Action::AtTimeout => {
+                let pids = tree.pids();
+                let processes = census::take(&pids);
+                if tracing::enabled!(tracing::Level::INFO) {
+                    tracing::info!(
+                        "the tree of '{name}' at the timeout ({}):",
+                        plural(processes.len(), "process", "processes")
+                    );
+                    for line in census::render(&processes) {
+                        tracing::info!("  {line}");
+                    }
+                }
+                attempt.tree_at_timeout = Some(processes);
+                if let Some(hook) = &self.config.on_timeout {
+                    let bound = self
+                        .config
+                        .grace
+                        .unwrap_or(Duration::from_secs(10))
+                        .max(Duration::from_secs(1));
+                    let leader = attempt.pid.unwrap_or(0);
+                    crate::hook::run(hook, leader, &pids, bound);
+                }
+            }
             Action::Suspend { signal } => {
                 tracing::debug!(
                     "suspended from the terminal by {signal}: stopping timeout-run too"
@@ -492,6 +554,36 @@ impl<'a> Supervisor<'a> {
                 ));
             }
         }
+    }
+}
+
+/// What the tree used in this attempt: from the cgroup where there is one, else from the
+/// resource usage of the reaped descendants since the attempt started.
+fn resources(tree: Option<&Tree>, before: Rusage, wall: Duration) -> Resources {
+    let after = Rusage::children();
+    let from_cgroup = tree.and_then(Tree::usage);
+    let (user_s, system_s, cpu_source) = match from_cgroup {
+        Some(u) => (u.user_s, u.system_s, "cgroup"),
+        None => (
+            (after.user_s - before.user_s).max(0.0),
+            (after.system_s - before.system_s).max(0.0),
+            "rusage",
+        ),
+    };
+    let (peak_rss_kib, memory_source) = match from_cgroup.and_then(|u| u.peak_kib) {
+        Some(peak) => (Some(peak), "cgroup"),
+        None => (
+            u64::try_from(after.max_rss_kib).ok().filter(|k| *k > 0),
+            "rusage",
+        ),
+    };
+    Resources {
+        wall_s: wall.as_secs_f64(),
+        user_s,
+        system_s,
+        peak_rss_kib,
+        cpu_source,
+        memory_source,
     }
 }
 
@@ -539,7 +631,7 @@ fn fallback_mechanism(config: &Config, shares_terminal_group: bool) -> Mechanism
 /// Whether the child joined the cgroup (it writes to `cgroup.procs` between fork and exec; a
 /// failed write cannot be reported back, so check).
 fn joined(cgroup: &Cgroup, pid: Pid) -> bool {
-    let Ok(text) = tree::read_proc(format!("/proc/{pid}/cgroup")) else {
+    let Ok(text) = crate::procfs::read_proc(format!("/proc/{pid}/cgroup")) else {
         return false;
     };
     let leaf = cgroup

@@ -24,6 +24,7 @@ use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 
 use crate::process::CgroupTarget;
+use crate::procfs::{self, read_proc};
 use crate::signal::Signal;
 
 /// How the tree is held, for `-v` and the report.
@@ -195,6 +196,26 @@ impl Tree {
         }
     }
 
+    /// CPU time and peak memory of the cgroup, if there is one.
+    pub fn usage(&self) -> Option<CgroupUsage> {
+        self.cgroup.as_ref().and_then(Cgroup::usage)
+    }
+
+    /// Every process of the tree that can be seen: the command first, parents before children.
+    pub fn pids(&self) -> Vec<i32> {
+        let mut pids = Vec::new();
+        if self.leader_alive && self.leader.as_raw() > 0 {
+            pids.push(self.leader.as_raw());
+        }
+        pids.extend(walk().iter().map(|d| d.pid));
+        if let Some(cgroup) = &self.cgroup {
+            pids.extend(cgroup.members());
+        }
+        let mut seen = HashSet::new();
+        pids.retain(|p| seen.insert(*p));
+        pids
+    }
+
     /// The processes of the tree still visible, as `pid (name)`, for a message about what
     /// could not be stopped.
     pub fn remaining(&self) -> Vec<String> {
@@ -243,33 +264,11 @@ fn raw_killpg(group: Pid, signal: Signal) -> bool {
 }
 
 /// One descendant found by the walk.
-#[derive(Debug, Clone)]
-pub struct Descendant {
-    pub pid: i32,
-    pub ppid: i32,
-    pub pgid: i32,
-    /// One-letter state of `/proc/<pid>/stat` (R, S, D, T, Z, ...).
-    pub state: char,
-    /// Start time in clock ticks after boot: with the pid, the process's identity.
-    pub start: u64,
-    /// The command name (`comm`).
-    pub name: String,
-}
+type Descendant = procfs::Stat;
 
-impl Descendant {
+impl procfs::Stat {
     fn identity(&self) -> Identity {
         (self.pid, self.start)
-    }
-
-    fn state_name(&self) -> &'static str {
-        match self.state {
-            'R' => "running",
-            'S' => "sleeping",
-            'D' => "disk wait",
-            'T' | 't' => "stopped",
-            'Z' => "zombie",
-            _ => "other",
-        }
     }
 }
 
@@ -316,7 +315,7 @@ fn walk() -> Vec<Descendant> {
     let mut queue = vec![me];
     let mut seen = HashSet::new();
     while let Some(parent) = queue.pop() {
-        for child in children_of(parent) {
+        for child in procfs::children(parent) {
             if !seen.insert(child) {
                 continue;
             }
@@ -329,49 +328,9 @@ fn walk() -> Vec<Descendant> {
     out
 }
 
-/// Pids listed in `/proc/<pid>/task/*/children`.
-fn children_of(pid: i32) -> Vec<i32> {
-    let mut out = Vec::new();
-    let Ok(tasks) = fs::read_dir(format!("/proc/{pid}/task")) else {
-        return out;
-    };
-    for task in tasks.flatten() {
-        let Ok(text) = read_proc(task.path().join("children")) else {
-            continue;
-        };
-        out.extend(
-            text.split_ascii_whitespace()
-                .filter_map(|s| s.parse::<i32>().ok()),
-        );
-    }
-    out
-}
-
 /// What `/proc/<pid>/stat` says of a process.
 fn stat(pid: i32) -> Option<Descendant> {
-    parse_stat(pid, &read_proc(format!("/proc/{pid}/stat")).ok()?)
-}
-
-/// Parses a `/proc/<pid>/stat` line. The command name is in parentheses and may contain
-/// anything, spaces and parentheses included: it ends at the last ')'.
-fn parse_stat(pid: i32, text: &str) -> Option<Descendant> {
-    let open = text.find('(')?;
-    let close = text.rfind(')')?;
-    let name = text.get(open + 1..close)?.to_owned();
-    let mut fields = text[close + 1..].split_ascii_whitespace();
-    let state = fields.next()?.chars().next()?;
-    let ppid = fields.next()?.parse().ok()?;
-    let pgid = fields.next()?.parse().ok()?;
-    // starttime is field 22 of the line; the state above was field 3.
-    let start = fields.nth(22 - 3 - 3)?.parse().ok()?;
-    Some(Descendant {
-        pid,
-        ppid,
-        pgid,
-        state,
-        start,
-        name,
-    })
+    procfs::stat(pid)
 }
 
 /// Signals a walked descendant only if it is still the same process: a pidfd pins whatever
@@ -493,6 +452,15 @@ fn remove_tree(dir: &Path) -> bool {
         }
     }
     fs::remove_dir(dir).is_ok()
+}
+
+/// What a cgroup's members used.
+#[derive(Debug, Clone, Copy)]
+pub struct CgroupUsage {
+    pub user_s: f64,
+    pub system_s: f64,
+    /// `memory.peak`, where the memory controller is enabled.
+    pub peak_kib: Option<u64>,
 }
 
 /// Why no cgroup could be created.
@@ -654,6 +622,23 @@ impl Cgroup {
         self.keep_members = true;
     }
 
+    /// `cpu.stat` (always there in cgroup v2) and `memory.peak` (with the memory controller).
+    fn usage(&self) -> Option<CgroupUsage> {
+        let stat = read_proc(self.dir.join("cpu.stat")).ok()?;
+        let field = |name: &str| {
+            stat.lines()
+                .find_map(|l| l.strip_prefix(name)?.trim().parse::<u64>().ok())
+        };
+        Some(CgroupUsage {
+            user_s: field("user_usec ")? as f64 / 1e6,
+            system_s: field("system_usec ")? as f64 / 1e6,
+            peak_kib: read_proc(self.dir.join("memory.peak"))
+                .ok()
+                .and_then(|t| t.trim().parse::<u64>().ok())
+                .map(|bytes| bytes / 1024),
+        })
+    }
+
     /// Whether a process is still in the cgroup or below it (`cgroup.events`).
     fn populated(&self) -> bool {
         read_proc(self.dir.join("cgroup.events"))
@@ -691,38 +676,6 @@ impl Drop for Cgroup {
             tracing::debug!("cannot remove {}", self.dir.display());
         }
     }
-}
-
-/// Reads a `/proc` or cgroup file. These report a size of 0, so `fs::read_to_string` would
-/// start with tiny reads, and the kernel regenerates the text up to the offset on every read:
-/// page-sized reads are several times cheaper (it matters for start-up, which reads
-/// `/proc/self/cgroup`, and mountinfo where statmount is unavailable).
-/// One page holds the small files the tree walk reads for every process in one read, without
-/// preparing a larger buffer each time.
-///
-/// Plain `read` calls until end of file: `read_to_string` would first ask for the file's size
-/// and position (two more system calls, and /proc files report size 0 anyway).
-pub fn read_proc(path: impl AsRef<Path>) -> io::Result<String> {
-    use std::io::Read;
-    let mut file = fs::File::open(path)?;
-    let mut bytes = Vec::with_capacity(4096);
-    loop {
-        if bytes.len() == bytes.capacity() {
-            bytes.reserve(bytes.capacity());
-        }
-        let len = bytes.len();
-        bytes.resize(bytes.capacity(), 0);
-        match file.read(&mut bytes[len..]) {
-            Ok(0) => {
-                bytes.truncate(len);
-                break;
-            }
-            Ok(n) => bytes.truncate(len + n),
-            Err(e) if e.kind() == io::ErrorKind::Interrupted => bytes.truncate(len),
-            Err(e) => return Err(e),
-        }
-    }
-    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
 fn read_pids(path: &Path) -> Vec<i32> {
@@ -769,15 +722,5 @@ mod tests {
         assert_eq!(d.ppid, nix::unistd::getppid().as_raw());
         assert_eq!(d.pgid, nix::unistd::getpgrp().as_raw());
         assert!(d.start > 0);
-    }
-
-    #[test]
-    fn stat_parses_names_with_parentheses_and_spaces() {
-        let line = "4242 (a) b (c)) S 17 4242 4242 0 -1 4194560 100 0 0 0 3 1 0 0 20 0 1 0 \
-                    987654 1000 50 18446744073709551615 1 1 0 0 0 0 0 0 0 0 0 0 17 1 0 0";
-        let d = parse_stat(4242, line).unwrap();
-        assert_eq!(d.name, "a) b (c)");
-        assert_eq!((d.state, d.ppid, d.pgid, d.start), ('S', 17, 4242, 987654));
-        assert!(parse_stat(1, "1 (x S 1 1").is_none());
     }
 }

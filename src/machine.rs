@@ -556,6 +556,28 @@ mod tests {
     }
 
     #[test]
+    fn stop_reason_says_why_the_stop_sequence_ran() {
+        let mut m = machine(settings());
+        m.handle(exited(Status::Code(0)), at(10));
+        assert_eq!(m.stop_reason(), None);
+        let mut m = machine(settings());
+        m.handle(Event::Tick, at(5_000));
+        assert_eq!(m.stop_reason(), Some(DEADLINE));
+        let mut m = machine(settings());
+        m.handle(sig(INT), at(10));
+        assert_eq!(m.stop_reason(), Some(StopReason::Cancelled(INT)));
+        let mut m = machine(settings());
+        m.handle(
+            Event::CommandExited {
+                status: Status::Code(0),
+                tree_empty: false,
+            },
+            at(10),
+        );
+        assert_eq!(m.stop_reason(), Some(StopReason::Leftovers));
+    }
+
+    #[test]
     fn early_tick_does_nothing() {
         let mut m = machine(settings());
         assert!(m.handle(Event::Tick, at(4_999)).is_empty());

@@ -37,6 +37,21 @@ pub fn read_proc(path: impl AsRef<Path>) -> io::Result<String> {
     String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
 }
 
+/// Pids listed in `/proc/<pid>/task/*/children`, for a process with `threads` threads: a
+/// single-threaded one has one such file, read without listing the directory.
+pub fn children_of(pid: i32, threads: u64) -> Vec<i32> {
+    if threads == 1 {
+        return read_proc(format!("/proc/{pid}/task/{pid}/children"))
+            .map(|text| {
+                text.split_ascii_whitespace()
+                    .filter_map(|s| s.parse::<i32>().ok())
+                    .collect()
+            })
+            .unwrap_or_default();
+    }
+    children(pid)
+}
+
 /// Pids listed in `/proc/<pid>/task/*/children`.
 pub fn children(pid: i32) -> Vec<i32> {
     let mut out = Vec::new();
@@ -72,6 +87,8 @@ pub struct Stat {
     pub stime: u64,
     /// Resident set size, in pages.
     pub rss_pages: u64,
+    /// Number of threads.
+    pub threads: u64,
 }
 
 impl Stat {
@@ -113,6 +130,7 @@ fn parse_stat(pid: i32, text: &str) -> Option<Stat> {
         stime: number(15)?,
         start: number(22)?,
         rss_pages: number(24)?,
+        threads: number(20)?,
         name,
     })
 }

@@ -321,8 +321,43 @@ impl<'a> Supervisor<'a> {
                         ),
                     }
                 }
-                for action in actions {
-                    self.execute(action, &mut tree, &mut attempt, start, &name);
+                let mut actions = actions.into_iter().peekable();
+                while let Some(action) = actions.next() {
+                    // A stop signal and the SIGCONT that follows it go out in one pass over the
+                    // tree: each process gets both, one right after the other.
+                    let paired = match (action, actions.peek()) {
+                        (
+                            Action::Send { why, .. },
+                            Some(Action::Send {
+                                signal: Signal::CONT,
+                                why: Why::Stop(reason),
+                            }),
+                        ) if matches!(why, Why::Stop(r) if r == *reason) || why == Why::Forward => {
+                            Some(*reason)
+                        }
+                        _ => None,
+                    };
+                    self.execute(
+                        action,
+                        paired.is_some(),
+                        &mut tree,
+                        &mut attempt,
+                        start,
+                        &name,
+                    );
+                    if let Some(reason) = paired {
+                        actions.next();
+                        attempt.signals_sent.push(SentSignal {
+                            signal: Signal::CONT,
+                            target: if tree.mechanism() == Mechanism::Child {
+                                "child"
+                            } else {
+                                "tree"
+                            },
+                            reason: self::reason(Why::Stop(reason)),
+                            at: Instant::now().since(start),
+                        });
+                    }
                 }
             }
         }
@@ -391,9 +426,12 @@ impl<'a> Supervisor<'a> {
         }
     }
 
+    /// Carries out one action; with `and_continue`, a `Send` is followed by SIGCONT in the same
+    /// pass over the tree.
     fn execute(
         &mut self,
         action: Action,
+        and_continue: bool,
         tree: &mut Tree,
         attempt: &mut Attempt,
         start: Instant,
@@ -407,7 +445,11 @@ impl<'a> Supervisor<'a> {
         let at = Instant::now().since(start);
         match action {
             Action::Send { signal, why } => {
-                let reached = tree.signal(signal);
+                let reached = if and_continue {
+                    tree.signal_and_continue(signal)
+                } else {
+                    tree.signal(signal)
+                };
                 let detail = || {
                     format!(
                         "{signal} to the {}{}; {}",

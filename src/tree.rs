@@ -123,25 +123,42 @@ impl Tree {
     /// Sends `signal` to every process of the tree; returns how many were reached (`None`
     /// when a whole process group was signalled and not counted). Signal 0 sends nothing.
     pub fn signal(&mut self, signal: Signal) -> Option<usize> {
-        self.send(signal, Scope::Everyone)
+        self.send(&[signal], Scope::Everyone)
+    }
+
+    /// Sends `signal`, then SIGCONT, to every process of the tree, in one pass: each process
+    /// gets the stop signal and then the SIGCONT that lets it act on it if it was stopped (the
+    /// stop sequence). Returns as [`Tree::signal`].
+    pub fn signal_and_continue(&mut self, signal: Signal) -> Option<usize> {
+        if signal == Signal::CONT {
+            return self.signal(signal);
+        }
+        let reached = self.send(&[signal, Signal::CONT], Scope::Everyone);
+        // Whoever got the stop signal got SIGCONT too.
+        let got = self.reached.get(&signal.raw()).cloned().unwrap_or_default();
+        self.reached.insert(Signal::CONT.raw(), got);
+        reached
     }
 
     /// Sends `signal` to the processes of the tree that have not received it yet in this
     /// attempt (found since: re-parented to timeout-run, or forked late). Returns how many.
     pub fn signal_newcomers(&mut self, signal: Signal) -> usize {
-        self.send(signal, Scope::Newcomers).unwrap_or(0)
+        self.send(&[signal], Scope::Newcomers).unwrap_or(0)
     }
 
     /// Sends `signal` to the processes of the tree outside timeout-run's own process group
     /// (the terminal's foreground group, which the terminal signalled itself).
     pub fn signal_outside_own_group(&mut self, signal: Signal) -> usize {
-        self.send(signal, Scope::OutsideOwnGroup).unwrap_or(0)
+        self.send(&[signal], Scope::OutsideOwnGroup).unwrap_or(0)
     }
 
-    fn send(&mut self, signal: Signal, scope: Scope) -> Option<usize> {
-        if signal.raw() == 0 {
+    /// Sends `signals`, in order, to each process of `scope`; counts the processes reached.
+    fn send(&mut self, signals: &[Signal], scope: Scope) -> Option<usize> {
+        // Signal 0 sends nothing.
+        let signals: Vec<Signal> = signals.iter().copied().filter(|s| s.raw() != 0).collect();
+        let Some(&signal) = signals.first() else {
             return Some(0);
-        }
+        };
         let own_group = nix::unistd::getpgrp().as_raw();
         let reached = self.reached.entry(signal.raw()).or_default();
         if scope == Scope::Everyone {
@@ -151,36 +168,41 @@ impl Tree {
         let outside = |d: &Descendant| scope != Scope::OutsideOwnGroup || d.pgid != own_group;
         match self.mechanism {
             Mechanism::Child => {
-                let sent =
-                    scope == Scope::Everyone && self.leader_alive && kill(self.leader, signal);
+                let alive = scope == Scope::Everyone && self.leader_alive;
+                let sent = alive && signals.iter().all(|s| kill(self.leader, *s));
                 Some(usize::from(sent))
             }
             Mechanism::Cgroup => {
                 let cgroup = self.cgroup.as_ref()?;
-                let mut count = cgroup.signal_members(signal, reached, |p| match stat(p) {
-                    Some(d) => outside(&d),
-                    None => scope != Scope::OutsideOwnGroup,
-                });
-                // Descendants that were moved out of the cgroup by a privileged process are
-                // still ours through the subreaper.
-                count += signal_descendants(signal, reached, |p| outside(p) && !cgroup.contains(p));
-                Some(count)
+                // Members are known by pid alone: nothing outside the cgroup can take a pid that
+                // is in it, and reading every member's stat would double the cost of a stop.
+                // (Only the pass outside the terminal's group needs each one's group.)
+                Some(cgroup.signal_members(&signals, reached, |pid| {
+                    scope != Scope::OutsideOwnGroup || stat(pid).is_some_and(|d| outside(&d))
+                }))
             }
             Mechanism::ProcessGroup => {
                 let group = self.leader;
                 let whole =
                     scope == Scope::Everyone && nix::sys::signal::killpg(group, None).is_ok();
                 if whole {
-                    raw_killpg(group, signal);
+                    for s in &signals {
+                        raw_killpg(group, *s);
+                    }
                 }
                 // Members of the group are reached by killpg; a newcomer pass or a pass outside
                 // the terminal's group looks at every descendant.
-                let count = signal_descendants(signal, reached, |p| {
+                let count = signal_descendants(&signals, reached, scope == Scope::Everyone, |p| {
                     outside(p) && (!whole || p.pgid != group.as_raw())
                 });
                 if whole { None } else { Some(count) }
             }
-            Mechanism::SharedGroup => Some(signal_descendants(signal, reached, outside)),
+            Mechanism::SharedGroup => Some(signal_descendants(
+                &signals,
+                reached,
+                scope == Scope::Everyone,
+                outside,
+            )),
         }
     }
 
@@ -188,9 +210,14 @@ impl Tree {
     pub fn kill(&mut self) -> Option<usize> {
         match (self.mechanism, &self.cgroup) {
             (Mechanism::Cgroup, Some(cgroup)) if cgroup.kill_all() => {
+                if cgroup.populated() {
+                    return None;
+                }
+                // The cgroup is empty but SIGKILL is asked for again: descendants that a
+                // privileged process moved out of it are still timeout-run's (subreaper).
                 let reached = self.reached.entry(Signal::KILL.raw()).or_default();
                 reached.clear();
-                Some(signal_descendants(Signal::KILL, reached, |_| true))
+                Some(signal_descendants(&[Signal::KILL], reached, true, |_| true))
             }
             _ => self.signal(Signal::KILL),
         }
@@ -273,28 +300,61 @@ impl procfs::Stat {
 }
 
 /// Walks timeout-run's descendants through `/proc/<pid>/task/*/children` and signals those that
-/// `select` accepts and `reached` does not hold yet, each through a pidfd checked to still be
-/// the process the walk saw. Walks again until a walk finds nobody new, so descendants that were
-/// re-parented (their parent died between two reads) or forked meanwhile are reached too.
-/// Returns the number signalled.
+/// `select` accepts and `reached` does not hold yet. Every process seen is added to `reached`
+/// (signalled here, or by a `killpg` or the terminal before: `select` said no).
+///
+/// Each child is pinned with a pidfd before its `stat` is read, and signalled through that
+/// pidfd: if the pid was reused in between, the pidfd refers to the dead process and the signal
+/// goes nowhere, so an unrelated process is never signalled.
+///
+/// With `descend_known`, the walk goes through processes already in `reached` too (a full
+/// pass); without it, only through new ones (descendants re-parented to timeout-run since the
+/// last pass show up as its own children). Walks again until a walk finds nobody new, so
+/// descendants re-parented (their parent died between two reads) or forked meanwhile are reached
+/// too. Returns the number signalled.
 fn signal_descendants(
-    signal: Signal,
+    signals: &[Signal],
     reached: &mut HashSet<Identity>,
+    descend_known: bool,
     select: impl Fn(&Descendant) -> bool,
 ) -> usize {
+    let me = std::process::id() as i32;
     let mut count = 0;
+    // Processes already seen, with their thread count: a later round, or a pass for newcomers,
+    // goes past them without reading their stat again (the cost of a stop is these reads).
+    let mut known: HashMap<i32, u64> = reached.iter().map(|(pid, _)| (*pid, 1)).collect();
     for _round in 0..64 {
         let mut found_new = false;
-        for d in walk() {
-            if !select(&d) || reached.contains(&d.identity()) {
-                continue;
+        let mut queue = vec![(me, 1)];
+        let mut seen = HashSet::new();
+        while let Some((parent, threads)) = queue.pop() {
+            for child in procfs::children_of(parent, threads) {
+                if !seen.insert(child) {
+                    continue;
+                }
+                if let Some(&threads) = known.get(&child) {
+                    if descend_known {
+                        queue.push((child, threads));
+                    }
+                    continue;
+                }
+                let pidfd = pidfd_open(child);
+                let Some(d) = stat(child).filter(|d| d.ppid == parent) else {
+                    continue;
+                };
+                known.insert(child, d.threads);
+                let zombie = d.state == 'Z';
+                if reached.insert(d.identity()) && !zombie {
+                    found_new = true;
+                    if select(&d) && signals.iter().all(|s| send_pinned(pidfd.as_ref(), &d, *s)) {
+                        count += 1;
+                    }
+                }
+                // A zombie's children were given to timeout-run when it died.
+                if !zombie {
+                    queue.push((child, d.threads));
+                }
             }
-            found_new = true;
-            if signal_checked(&d, signal) {
-                count += 1;
-            }
-            // Signalled, or gone: either way not to be tried again in this pass.
-            reached.insert(d.identity());
         }
         if !found_new {
             break;
@@ -312,15 +372,15 @@ pub fn descendant_count() -> usize {
 fn walk() -> Vec<Descendant> {
     let me = std::process::id() as i32;
     let mut out = Vec::new();
-    let mut queue = vec![me];
+    let mut queue = vec![(me, 1)];
     let mut seen = HashSet::new();
-    while let Some(parent) = queue.pop() {
-        for child in procfs::children(parent) {
+    while let Some((parent, threads)) = queue.pop() {
+        for child in procfs::children_of(parent, threads) {
             if !seen.insert(child) {
                 continue;
             }
             if let Some(d) = stat(child).filter(|d| d.ppid == parent) {
-                queue.push(child);
+                queue.push((child, d.threads));
                 out.push(d);
             }
         }
@@ -333,18 +393,12 @@ fn stat(pid: i32) -> Option<Descendant> {
     procfs::stat(pid)
 }
 
-/// Signals a walked descendant only if it is still the same process: a pidfd pins whatever
-/// process has the pid now, and its start time must be the one the walk saw (a reused pid has
-/// another).
-fn signal_checked(d: &Descendant, signal: Signal) -> bool {
-    match pidfd_open(d.pid) {
-        Some(fd) => {
-            if stat(d.pid).is_none_or(|now| now.start != d.start) {
-                return false;
-            }
-            pidfd_send_signal(fd.as_fd(), signal)
-        }
-        // No pidfd support (kernel < 5.3): the plain kill, right after the check.
+/// Signals a walked descendant through the pidfd opened before its `stat` was read. Without
+/// pidfds (Linux before 5.3), with a plain kill right after checking that the pid still has the
+/// start time the walk saw.
+fn send_pinned(pidfd: Option<&OwnedFd>, d: &Descendant, signal: Signal) -> bool {
+    match pidfd {
+        Some(fd) => pidfd_send_signal(fd.as_fd(), signal),
         None => {
             stat(d.pid).is_some_and(|now| now.start == d.start)
                 && kill(Pid::from_raw(d.pid), signal)
@@ -375,8 +429,6 @@ fn pidfd_send_signal(fd: BorrowedFd<'_>, signal: Signal) -> bool {
 /// A cgroup v2 created for the command.
 pub struct Cgroup {
     dir: PathBuf,
-    /// The path as `/proc/<pid>/cgroup` shows it, for membership checks.
-    name: String,
     parent: PathBuf,
     /// The directory itself, for `clone3(CLONE_INTO_CGROUP)`, locked (`flock`) while this run
     /// owns it.
@@ -509,8 +561,7 @@ impl Cgroup {
                 }
             }
         }
-        let (leaf, dir) = made.ok_or_else(|| NoCgroup("cannot find a free cgroup name".into()))?;
-        let name = format!("{}/{leaf}", own.trim_end_matches('/'));
+        let (_, dir) = made.ok_or_else(|| NoCgroup("cannot find a free cgroup name".into()))?;
         // The directory is locked for as long as this run owns it: a later run that finds it
         // unlocked knows its creator is gone (the kernel drops the lock with the last
         // descriptor, also when the creator is SIGKILLed).
@@ -530,7 +581,6 @@ impl Cgroup {
         };
         Ok(Cgroup {
             dir,
-            name,
             parent,
             dir_fd,
             keep_members: false,
@@ -555,10 +605,11 @@ impl Cgroup {
         while let Some(dir) = dirs.pop() {
             out.extend(read_pids(&dir.join("cgroup.procs")));
             if let Ok(entries) = fs::read_dir(&dir) {
+                // The entry's type comes with the directory listing: no stat per file.
                 dirs.extend(
                     entries
                         .flatten()
-                        .filter(|e| e.path().is_dir())
+                        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
                         .map(|e| e.path()),
                 );
             }
@@ -566,42 +617,28 @@ impl Cgroup {
         out
     }
 
-    /// Whether a process is in this cgroup or below it.
-    fn contains(&self, d: &Descendant) -> bool {
-        let Ok(text) = read_proc(format!("/proc/{}/cgroup", d.pid)) else {
-            return false;
-        };
-        own_cgroup_path(&text).is_some_and(|p| {
-            p == self.name
-                || p.strip_prefix(self.name.as_str())
-                    .is_some_and(|r| r.starts_with('/'))
-        })
-    }
-
     /// Signals every member that `select` accepts and `reached` does not hold, re-reading the
-    /// list until no new member appears.
+    /// list until no new member appears. Members are identified by pid alone.
     fn signal_members(
         &self,
-        signal: Signal,
+        signals: &[Signal],
         reached: &mut HashSet<Identity>,
         select: impl Fn(i32) -> bool,
     ) -> usize {
         let mut count = 0;
         for _round in 0..64 {
-            let fresh: Vec<(i32, Identity)> = self
-                .members()
-                .into_iter()
-                .map(|pid| (pid, (pid, stat(pid).map_or(0, |d| d.start))))
-                .filter(|(_, id)| !reached.contains(id))
-                .collect();
-            if fresh.is_empty() {
-                break;
-            }
-            for (pid, id) in fresh {
-                reached.insert(id);
-                if select(pid) && kill(Pid::from_raw(pid), signal) {
+            let mut found_new = false;
+            for pid in self.members() {
+                if !reached.insert((pid, 0)) {
+                    continue;
+                }
+                found_new = true;
+                if select(pid) && signals.iter().all(|s| kill(Pid::from_raw(pid), *s)) {
                     count += 1;
                 }
+            }
+            if !found_new {
+                break;
             }
         }
         count

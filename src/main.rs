@@ -3,21 +3,14 @@
 // The C `main` below is the entry point: see `startup` for why std's runtime set-up is skipped.
 #![cfg_attr(not(test), no_main)]
 
-mod census;
 mod cli;
 mod clock;
-#[cfg(target_os = "linux")]
-mod clone;
 mod config;
 mod duration;
-mod events;
 mod exit;
 mod hook;
 mod log;
-mod machine;
-mod mounts;
-mod process;
-mod procfs;
+mod outcome;
 #[cfg(test)]
 mod proptests;
 mod relay;
@@ -26,8 +19,8 @@ mod run;
 mod signal;
 mod startup;
 mod supervisor;
+mod sys;
 mod terminal;
-mod tree;
 
 /// The C entry point. Without std's runtime set-up, std still works (`std::process::exit`
 /// flushes); the arguments are taken from `argv` here rather than from `std::env::args_os`,

@@ -9,11 +9,12 @@ use std::time::{Duration, SystemTime};
 
 use serde::Serialize;
 
-use crate::census;
 use crate::clock;
 use crate::config::{Config, display_os};
-use crate::exit::{Exit, Expiry, Outcome, Status};
-use crate::supervisor::{Attempt, Resources, SentSignal};
+use crate::exit::Exit;
+use crate::outcome::{Attempt, Resources, SentSignal};
+use crate::outcome::{Expiry, Outcome, Status, StopReason, Why};
+use crate::sys::census;
 
 /// Where the report goes.
 pub enum Destination {
@@ -271,4 +272,66 @@ fn total(attempts: &[Attempt]) -> Option<Resources> {
                 "mixed"
             },
         })
+}
+
+// ---- The wording of messages about signals and statuses -------------------------------------
+
+/// `3 processes`, `1 process`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `, 3 processes` after a mechanism, or nothing when the count is unknown (a whole group).
+pub fn count(reached: Option<usize>) -> String {
+    match reached {
+        Some(1) => ", 1 process".to_owned(),
+        Some(n) => format!(", {n} processes"),
+        None => String::new(),
+    }
+}
+
+/// `exited with status 3`, `was killed by SIGTERM`.
+pub fn describe_status(status: Status) -> String {
+    match status {
+        Status::Code(code) => format!("exited with status {code}"),
+        Status::Signal(signal) => format!("was killed by {signal}"),
+    }
+}
+
+/// Why a signal was sent, for `-vv`.
+pub fn explain(why: Why, grace: Option<Duration>) -> String {
+    let stop = |reason: StopReason| match reason {
+        StopReason::Expired(Expiry::Deadline) => "timed out".to_owned(),
+        StopReason::Expired(Expiry::Idle) => "no output for too long".to_owned(),
+        StopReason::Cancelled(s) => format!("timeout-run received {s}"),
+        StopReason::Leftovers => "leftovers after the command exited".to_owned(),
+    };
+    match why {
+        Why::Stop(r) => stop(r),
+        Why::Forward => "relaying a signal timeout-run received".to_owned(),
+        Why::GraceOver(r) => format!(
+            "{}; grace period of {} over",
+            stop(r),
+            crate::duration::display(grace.unwrap_or_default())
+        ),
+        Why::Insisted(r) => format!("{}, received again", stop(r)),
+        Why::Retry(r) => format!("{}; part of the tree was still there", stop(r)),
+    }
+}
+
+/// Why a signal was sent, as the report's `reason` names it.
+pub fn reason(why: Why) -> &'static str {
+    let stop = |r: StopReason| match r {
+        StopReason::Expired(Expiry::Deadline) => "timeout",
+        StopReason::Expired(Expiry::Idle) => "idle_timeout",
+        StopReason::Cancelled(_) => "cancelled",
+        StopReason::Leftovers => "leftovers",
+    };
+    match why {
+        Why::Stop(r) => stop(r),
+        Why::Forward => "forwarded",
+        Why::GraceOver(_) => "grace_expired",
+        Why::Insisted(_) => "repeated_signal",
+        Why::Retry(_) => "kill_retry",
+    }
 }

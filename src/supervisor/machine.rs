@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crate::clock::Instant;
 use crate::config::Leftovers;
-use crate::exit::{Expiry, Outcome, Status};
+use crate::outcome::{Expiry, Outcome, Status, StopReason, Why};
 use crate::signal::Signal;
 
 /// The timings and policies the machine decides by.
@@ -39,32 +39,6 @@ pub struct Settings {
     /// foreground group: terminal-generated signals (Ctrl-C, Ctrl-Z) reached it already and
     /// relaying them would deliver a second copy.
     pub shares_terminal_group: bool,
-}
-
-/// Why the stop sequence runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
-    /// A timer fired.
-    Expired(Expiry),
-    /// timeout-run received this termination signal.
-    Cancelled(Signal),
-    /// The command exited; its descendants are being stopped (`--leftovers kill`).
-    Leftovers,
-}
-
-/// Why a signal is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Why {
-    /// The stop sequence's signal, or its SIGCONT.
-    Stop(StopReason),
-    /// Relaying a signal timeout-run received.
-    Forward,
-    /// The grace period ended.
-    GraceOver(StopReason),
-    /// The same termination signal arrived twice: SIGKILL now.
-    Insisted(StopReason),
-    /// SIGKILL again: part of the tree was still there after the last one.
-    Retry(StopReason),
 }
 
 /// Something the driver must do.

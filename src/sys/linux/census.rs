@@ -5,7 +5,7 @@
 use serde::Serialize;
 
 use crate::clock::Instant;
-use crate::procfs;
+use crate::sys::procfs;
 
 /// The longest command line recorded, in bytes.
 const COMMAND_LIMIT: usize = 512;

@@ -10,9 +10,20 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 
-use crate::events::Inherited;
-use crate::exit::{SpawnFailure, Status};
+use crate::outcome::{SpawnFailure, Status};
 use crate::signal::Signal;
+
+/// What timeout-run inherited from its parent that the command must inherit too.
+#[derive(Clone, Copy)]
+pub struct Inherited {
+    /// The signal mask at start-up.
+    pub mask: libc::sigset_t,
+    /// SIGCHLD was ignored (`trap '' CHLD`); timeout-run resets it to reap, the command gets it
+    /// back ignored.
+    pub sigchld_ignored: bool,
+    /// SIGPIPE was ignored before the Rust runtime set it to ignored for its own use.
+    pub sigpipe_ignored: bool,
+}
 
 /// How to start the command.
 pub struct SpawnPlan<'a> {
@@ -264,9 +275,9 @@ fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
 fn clone_child(cgroup: Option<BorrowedFd<'_>>, child: &ChildPlan) -> io::Result<Pid> {
     // SAFETY: the child only runs `exec_child`, which makes async-signal-safe calls on values
     // prepared before the call and never returns.
-    match unsafe { crate::clone::clone3(cgroup)? } {
-        crate::clone::Forked::Child => exec_child(child),
-        crate::clone::Forked::Parent(pid) => Ok(pid),
+    match unsafe { super::clone::clone3(cgroup)? } {
+        super::clone::Forked::Child => exec_child(child),
+        super::clone::Forked::Parent(pid) => Ok(pid),
     }
 }
 
@@ -428,7 +439,7 @@ pub struct Reaping {
 pub fn reap() -> Reaping {
     let mut out = Reaping::default();
     let me = std::process::id() as i32;
-    let children = crate::procfs::children_of(me, 1);
+    let children = crate::sys::procfs::children_of(me, 1);
     if children.len() > 16 {
         for pid in children {
             if let Some(reaped) = wait_one(pid) {

@@ -6,5 +6,6 @@ mod util;
 mod basics;
 mod ci;
 mod hostile;
+mod relay;
 mod terminal;
 mod tree;

@@ -140,11 +140,16 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/timeout-run"))
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--relay-only", action="store_true",
+                    help="only the relay throughput figure")
     ap.add_argument("--extra", action="append", default=[], metavar="LABEL=PATH",
                     help="another timeout-run build (e.g. a static one) for the start-up figure")
     args = ap.parse_args()
     if not os.path.exists(args.bin):
         sys.exit(f"{args.bin} not found: run `cargo build --release` first")
+    if args.relay_only:
+        print_relay(args)
+        return
     gnu = shutil.which("timeout")
     tools = {"timeout-run": [args.bin], "timeout-run -c group": [args.bin, "--contain", "group"],
              "GNU timeout": [gnu]}
@@ -186,6 +191,10 @@ def main():
         print(f"  {name:20} {ms:8.2f} ms   survivors: {alive}")
     print()
 
+    print_relay(args)
+
+
+def print_relay(args):
     r = relay_throughput(args.bin, 512 if args.quick else 2048)
     print("relay throughput between two pipes, GB/s (median of 3):")
     for name, v in r.items():

@@ -390,3 +390,46 @@ fn relay_file_destination_silence_is_idle() {
     let written = std::fs::read_to_string(&out).unwrap();
     assert!(written.starts_with("once\n"), "{written}");
 }
+
+#[test]
+fn relay_write_error_is_named_once_and_reaches_the_command() {
+    // /dev/full is a character device, so it is relayed; its ENOSPC cannot travel through a
+    // pipe: the command gets EPIPE (its SIGPIPE ignored here) and timeout-run says why.
+    let writer = "import errno, os, signal, sys\n\
+                  signal.signal(signal.SIGPIPE, signal.SIG_IGN)\n\
+                  for i in range(100000):\n\
+                  \x20   try:\n\
+                  \x20       os.write(1, b'x' * 4096)\n\
+                  \x20   except OSError as e:\n\
+                  \x20       print('errno=' + errno.errorcode[e.errno], file=sys.stderr)\n\
+                  \x20       break\n";
+    let c = cmd(["--idle-timeout", "5", "python3", "-c", writer]);
+    let f = start_with_stdout(c, Stdio::from(std::fs::File::create("/dev/full").unwrap())).finish();
+    f.assert_code(0).assert_stderr_contains("errno=EPIPE");
+    let warning = "timeout-run: warning: cannot write the command's stdout: \
+                   No space left on device\n";
+    assert_eq!(f.stderr.matches(warning).count(), 1, "{f:#?}");
+    f.assert_stderr_lacks("os error");
+}
+
+#[test]
+fn relay_through_a_descriptor_it_cannot_reopen() {
+    // Run as nobody, timeout-run may not reopen a pipe that root created (mode 0600): it
+    // relays through the descriptor it inherited, and still drops nothing for a late reader.
+    let test = "relay_through_a_descriptor_it_cannot_reopen";
+    if !is_root() {
+        return skip(test, "not root: cannot run timeout-run as another user");
+    }
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        return skip(test, "setpriv is not installed");
+    }
+    let script = format!(
+        "setpriv --reuid=65534 --regid=65534 --clear-groups \
+         {} -vvv --idle-timeout 5 seq 1 2000000 | (sleep 0.5; tail -n 1); \
+         echo status=${{PIPESTATUS[0]}}",
+        bin()
+    );
+    let f = bash(&script, 30 * SEC);
+    assert_eq!(f.stdout, "2000000\nstatus=0\n", "{f:#?}");
+    f.assert_stderr_contains("cannot reopen fd 1 (Permission denied)");
+}

@@ -421,7 +421,7 @@ impl Stream {
     /// Moves what can move now; returns the bytes read from the command.
     fn pump(&mut self) -> usize {
         let mut moved = 0;
-        while self.source.is_some() && moved < BURST {
+        while self.source.is_some() {
             if self.written < self.pending.len() {
                 match self.write_pending() {
                     Ok(()) => {}
@@ -434,6 +434,11 @@ impl Stream {
                         return moved;
                     }
                 }
+            }
+            if moved >= BURST {
+                // Let the loop look at signals and timers; nothing read is left unwritten, so
+                // the source's readiness is all there is to wait for.
+                break;
             }
             let Some(source) = self.source.as_ref().map(|s| s.as_raw_fd()) else {
                 break;

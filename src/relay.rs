@@ -109,8 +109,10 @@ enum Kind {
     Closed,
     File,
     Socket,
-    /// Pipe, FIFO, terminal or other character device.
-    Stream,
+    /// Pipe or FIFO.
+    Pipe,
+    /// Terminal or other character device.
+    Device,
 }
 
 struct Destination {
@@ -139,7 +141,8 @@ fn examine(fd: RawFd) -> Destination {
     let kind = match st.st_mode & libc::S_IFMT {
         libc::S_IFREG | libc::S_IFBLK => Kind::File,
         libc::S_IFSOCK => Kind::Socket,
-        _ => Kind::Stream,
+        libc::S_IFIFO => Kind::Pipe,
+        _ => Kind::Device,
     };
     Destination {
         fd,
@@ -196,7 +199,12 @@ impl Relay {
                 })
             }
             Kind::Socket => Plan::Relay(Target::Socket(dest.fd)),
-            Kind::Stream => match reopen(dest.fd) {
+            Kind::Pipe | Kind::Device => match reopen(dest.fd) {
+                // An anonymous pipe reopens without a reader (only a FIFO says ENXIO): poll
+                // reports POLLERR for a pipe nobody reads.
+                Ok(fd) if dest.kind == Kind::Pipe && reader_gone(fd.as_raw_fd()) => {
+                    Plan::ReaderGone
+                }
                 Ok(fd) => Plan::Relay(Target::Private(fd)),
                 Err(Errno::ENXIO) => Plan::ReaderGone,
                 Err(e) => {
@@ -613,6 +621,18 @@ fn writable_now(fd: RawFd) -> bool {
     // SAFETY: poll on one local pollfd, without waiting.
     let n = unsafe { libc::poll(&mut p, 1, 0) };
     n != 0
+}
+
+/// Whether the pipe open for writing as `fd` has no reader left.
+fn reader_gone(fd: RawFd) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: poll on one local pollfd, without waiting.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n > 0 && p.revents & libc::POLLERR != 0
 }
 
 /// Bytes waiting in a pipe.

@@ -433,3 +433,30 @@ fn relay_through_a_descriptor_it_cannot_reopen() {
     assert_eq!(f.stdout, "2000000\nstatus=0\n", "{f:#?}");
     f.assert_stderr_contains("cannot reopen fd 1 (Permission denied)");
 }
+
+#[test]
+fn relay_to_a_pipe_without_reader_fails_the_first_write() {
+    // The reader of the pipe is gone before timeout-run starts: the command's very first write
+    // fails with EPIPE, as without timeout-run (not the second one, after the relay found out).
+    let wait_for_no_reader = "import select, sys, time\n\
+                              p = select.poll()\n\
+                              p.register(1, select.POLLOUT)\n\
+                              end = time.monotonic() + 10\n\
+                              while not any(e & select.POLLERR for _, e in p.poll(10)):\n\
+                              \x20   if time.monotonic() > end:\n\
+                              \x20       sys.exit('the reader never went away')\n";
+    let writer = "import errno, os, signal, sys\n\
+                  signal.signal(signal.SIGPIPE, signal.SIG_IGN)\n\
+                  try:\n\
+                  \x20   os.write(1, b'x')\n\
+                  \x20   print('first write: ok', file=sys.stderr)\n\
+                  except OSError as e:\n\
+                  \x20   print('first write: ' + errno.errorcode[e.errno], file=sys.stderr)\n";
+    let script = format!(
+        "{{ python3 -c \"{wait_for_no_reader}\" && {bin} --idle-timeout 5 python3 -c \"{writer}\"; \
+         }} | true",
+        bin = bin()
+    );
+    let f = bash(&script, 20 * SEC);
+    f.assert_stderr_contains("first write: EPIPE");
+}

@@ -32,8 +32,9 @@
 //! warning line.
 //!
 //! If timeout-run must exit before the relay is done (processes kept by `--leftovers keep` still
-//! write, or the destination is not read by the deadline), [`Relay::hand_over`] leaves the rest
-//! to a small process of its own, the keeper, which relays until every writer is gone.
+//! write; the destination is full after a stop, at the deadline or on a termination signal),
+//! [`Relay::hand_over`] leaves the rest to a small process of its own, the keeper, which relays
+//! until every writer is gone.
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};

@@ -39,9 +39,13 @@
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+use std::time::Duration;
+
 use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
+
+use crate::clock::Instant;
 
 /// The largest chunk moved by one splice, and the size asked for the relay's pipes.
 const CHUNK: usize = 1 << 20;
@@ -51,6 +55,11 @@ const COPY_BUFFER: usize = 256 * 1024;
 
 /// Bytes moved before the loop looks at signals and timers again.
 const BURST: usize = 4 * CHUNK;
+
+/// How long the watch on files rests after it saw a write. The idle timer then starts again up
+/// to this much after the command's last write: a bound on its error, and on the wake-ups spent
+/// on a command that writes a file all the time (at most 20 a second).
+const WATCH_PAUSE: Duration = Duration::from_millis(50);
 
 /// Where a relayed stream is written.
 enum Target {
@@ -94,6 +103,9 @@ pub struct Relay {
     streams: Vec<Stream>,
     /// inotify descriptor watching the regular files the command writes directly.
     watch: Option<OwnedFd>,
+    /// After a write to a watched file, the watch is not polled until then: a command writing
+    /// a file in small pieces would otherwise wake timeout-run for every write.
+    watch_paused_until: Option<Instant>,
 }
 
 /// The command's stdout and stderr: `None` where it inherits timeout-run's own.
@@ -169,6 +181,7 @@ impl Relay {
         let mut relay = Relay {
             streams: Vec::new(),
             watch: None,
+            watch_paused_until: None,
         };
         let stdout = relay.set_up(
             &out,
@@ -290,7 +303,11 @@ impl Relay {
                 })
             })
             .collect();
-        if let Some(watch) = &self.watch {
+        if let Some(watch) = self
+            .watch
+            .as_ref()
+            .filter(|_| self.watch_paused_until.is_none())
+        {
             out.push((watch.as_fd(), PollFlags::POLLIN));
         }
         out
@@ -299,7 +316,7 @@ impl Relay {
     /// Moves whatever can move without waiting; returns the number of bytes read from the
     /// command, plus one per batch of writes seen on a watched file: non-zero means output.
     pub fn pump(&mut self) -> usize {
-        let mut seen = self.watched_writes();
+        let mut seen = self.check_watch();
         for stream in &mut self.streams {
             seen += stream.pump();
         }
@@ -320,12 +337,35 @@ impl Relay {
     /// Stops watching files: once the attempt is over, their writes mean nothing.
     pub fn stop_watching(&mut self) {
         self.watch = None;
+        self.watch_paused_until = None;
     }
 
     /// Forgets the writes seen on watched files so far: called after timeout-run wrote a line
     /// of its own to stderr, which may be one of them.
     pub fn forget_own_writes(&mut self) {
         self.watched_writes();
+    }
+
+    /// When the loop must wake up at the latest for the relay: the end of the watch's pause.
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        self.watch_paused_until
+    }
+
+    /// Writes seen on watched files since the last look, unless the watch rests; a write seen
+    /// starts a pause.
+    fn check_watch(&mut self) -> usize {
+        let now = Instant::now();
+        if let Some(until) = self.watch_paused_until {
+            if now < until {
+                return 0;
+            }
+            self.watch_paused_until = None;
+        }
+        let seen = self.watched_writes();
+        if seen > 0 {
+            self.watch_paused_until = Some(now.add(WATCH_PAUSE));
+        }
+        seen
     }
 
     /// Reads and counts the pending inotify events.

@@ -195,7 +195,9 @@ impl<'a> Supervisor<'a> {
         let mut tree_gone = false;
 
         while machine.phase() != Phase::Done {
-            self.events.arm(machine.next_wakeup())?;
+            let relay_wakeup = relay.as_ref().and_then(|r| r.next_wakeup());
+            self.events
+                .arm(earliest(machine.next_wakeup(), relay_wakeup))?;
             let ready = match &relay {
                 Some(r) => self.events.wait(&r.interest())?,
                 None => self.events.wait(&[])?,
@@ -203,7 +205,8 @@ impl<'a> Supervisor<'a> {
             let now = Instant::now();
             let mut queue: Vec<Event> = Vec::new();
             if let Some(r) = relay.as_mut() {
-                let moved = !ready.extra.is_empty() && r.pump() > 0;
+                // The timer may end the pause of the watch on files.
+                let moved = (!ready.extra.is_empty() || ready.timer) && r.pump() > 0;
                 // While the destination does not take what the command wrote, the command is
                 // not idle: its reader is slow.
                 if moved || r.holding() {
@@ -503,6 +506,14 @@ fn attempt_deadline(config: &Config, now: Instant, wall_now: SystemTime) -> Opti
         now.add(remaining)
     });
     match (relative, absolute) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The earlier of two optional instants.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }

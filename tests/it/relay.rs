@@ -460,3 +460,35 @@ fn relay_to_a_pipe_without_reader_fails_the_first_write() {
     let f = bash(&script, 20 * SEC);
     f.assert_stderr_contains("first write: EPIPE");
 }
+
+#[test]
+fn relay_file_destination_does_not_wake_for_every_write() {
+    // 100,000 writes of 4 KiB to a file: timeout-run learns of them through inotify, but must
+    // not wake up for each (it rests the watch after each write it sees).
+    let dir = tempdir();
+    let done = dir.path().join("done");
+    let out = std::fs::File::create(dir.path().join("out")).unwrap();
+    let script = format!(
+        "dd if=/dev/zero bs=4k count=100000 status=none; touch {}; sleep 30",
+        done.display()
+    );
+    let c = cmd(["--idle-timeout", "30", "30", "sh", "-c", &script]);
+    let running = start_with_stdout(c, Stdio::from(out));
+    let waiting = Instant::now();
+    while !done.exists() {
+        assert!(waiting.elapsed() < 15 * SEC, "the writer never finished");
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    let status = std::fs::read_to_string(format!("/proc/{}/status", running.pid())).unwrap();
+    let switches: u64 = status
+        .lines()
+        .filter(|l| l.contains("ctxt_switches"))
+        .filter_map(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        .sum();
+    running.signal(libc::SIGTERM);
+    running.finish().assert_signal(libc::SIGTERM);
+    assert!(
+        switches < 2_000,
+        "{switches} context switches for 100,000 writes"
+    );
+}

@@ -210,7 +210,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/timeout-run"))
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["tree", "startup"], help="measure one figure only")
+    ap.add_argument("--only", choices=["tree", "startup", "relay"],
+                    help="measure one figure only")
     ap.add_argument("--extra", action="append", default=[], metavar="LABEL=PATH",
                     help="another timeout-run build (e.g. a static one) for the start-up figure")
     args = ap.parse_args()
@@ -225,6 +226,9 @@ def main():
         return
     if args.only == "startup":
         print_startup(tools, args.extra, n)
+        return
+    if args.only == "relay":
+        print_relay(args)
         return
     print(f"# timeout-run vs GNU timeout ({subprocess.run([gnu, '--version'], capture_output=True, text=True).stdout.splitlines()[0]})")
     print(f"# {os.cpu_count()} CPUs, {n} start-up runs each, interleaved\n")
@@ -246,6 +250,10 @@ def main():
 
     print_tree(tools, 3 if args.quick else 5)
 
+    print_relay(args)
+
+
+def print_relay(args):
     r = relay_throughput(args.bin, 512 if args.quick else 2048)
     print("relay throughput between two pipes, GB/s (median of 3):")
     for name, v in r.items():

@@ -282,7 +282,7 @@ mod tests {
     #[test]
     fn unknown_signals_are_rejected() {
         for bad in [
-            "", "FOO", "SIG", "SIGFOO", "99999", "-1", "+15", "RTMIN+", "RTMIN-1", "RTMAX+1",
+            "", "FOO", "SIG", "SIGFOO", "99999", "-1", "+15", "RTMIN+", "RTMAX-", "RTMIN-1", "RTMAX+1",
             "RTMINX", " TERM", "1.5", "65",
         ] {
             let err = bad.parse::<Signal>().expect_err(bad);

@@ -163,25 +163,15 @@ enum Step {
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let (r, w) = crate::sys::pipe_cloexec()?;
     fcntl(&r, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
     // A bigger pipe means fewer wake-ups for a chatty command; best effort.
-    let _ = fcntl(&r, FcntlArg::F_SETPIPE_SZ(CHUNK as i32));
+    crate::sys::grow_pipe(&r, CHUNK);
     Ok((r, w))
 }
 
 fn splice(source: i32, target: i32) -> Result<usize, Step> {
-    // SAFETY: splice between two descriptors with null offsets (both are streams).
-    let n = unsafe {
-        libc::splice(
-            source,
-            std::ptr::null_mut(),
-            target,
-            std::ptr::null_mut(),
-            CHUNK,
-            libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
-        )
-    };
+    let n = crate::sys::splice(source, target, CHUNK);
     if n >= 0 {
         return Ok(n as usize);
     }

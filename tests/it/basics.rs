@@ -62,6 +62,7 @@ fn a_core_dumping_signal_is_re_raised_without_a_core_of_timeout_runs_own() {
     let dir = tempdir();
     let in_dir = |script: &str| {
         let mut c = std::process::Command::new("sh");
+        crate::util::with_backend(&mut c);
         c.current_dir(dir.path()).args([
             "-c",
             &format!("ulimit -c unlimited || exit 99; {script}"),
@@ -663,6 +664,12 @@ fn nested_timeout_run_honours_the_outer_deadline() {
 
 #[test]
 fn parent_death_kills_the_command() {
+    if crate::util::linux_backend_only(
+        "parent_death_kills_the_command",
+        "a parent-death signal (macOS has none)",
+    ) {
+        return;
+    }
     let dir = tempdir();
     let pids = dir.path().join("pids");
     let args = with_helper(

@@ -24,6 +24,7 @@ const TRY: &str = "Try 'timeout-run --help' for more information.";
 /// `sh -c SCRIPT` with `$0` = the binary under test, under the watchdog.
 fn shell(script: &str) -> Finished {
     let mut c = Command::new("sh");
+    crate::util::with_backend(&mut c);
     c.args(["-c", script, bin()]);
     c.env_remove("TIMEOUT_RUN_DEADLINE");
     c.env_remove("TIMEOUT_RUN_LOG");
@@ -48,6 +49,7 @@ os.execvp(sys.argv[3], sys.argv[3:])
 /// `timeout-run ARGS...` started with IGNORE ignored and BLOCK blocked (see [`DISPOSITIONS`]).
 fn with_dispositions(ignore: &[&str], block: &[&str], args: &[&str]) -> Command {
     let mut c = Command::new("python3");
+    crate::util::with_backend(&mut c);
     c.args([
         "-c",
         DISPOSITIONS,
@@ -466,6 +468,7 @@ fn gnu_init_parent_timeout_as_pid_1() {
         vec!["--pid", "--fork"],
     ] {
         let mut c = Command::new("unshare");
+        crate::util::with_backend(&mut c);
         c.args(&candidate).arg("true");
         if start(c).finish().status.code() == Some(0) {
             prefix = Some(candidate);
@@ -480,6 +483,7 @@ fn gnu_init_parent_timeout_as_pid_1() {
     };
     let newpids = |args: &[&str]| {
         let mut c = Command::new("unshare");
+        crate::util::with_backend(&mut c);
         c.args(&prefix).arg(bin()).args(args);
         c.env_remove("TIMEOUT_RUN_DEADLINE");
         c.env_remove("TIMEOUT_RUN_LOG");

@@ -14,6 +14,7 @@ const SEC: Duration = Duration::from_secs(1);
 /// `sh -c SCRIPT` with `$0` = the binary under test, under the watchdog.
 fn shell(script: &str) -> Finished {
     let mut c = Command::new("sh");
+    crate::util::with_backend(&mut c);
     c.args(["-c", script, bin()]);
     c.env_remove("TIMEOUT_RUN_DEADLINE");
     c.env_remove("TIMEOUT_RUN_LOG");
@@ -51,6 +52,12 @@ fn closed_stderr_does_not_redirect_messages_into_other_files() {
 
 #[test]
 fn timeout_with_closed_stdio_still_stops_the_tree() {
+    if crate::util::linux_backend_only(
+        "timeout_with_closed_stdio_still_stops_the_tree",
+        "a setsid'd descendant is outside the process group, stopped only through the subreaper walk",
+    ) {
+        return;
+    }
     let dir = tempdir();
     let pids = dir.path().join("pids");
     let script = format!(
@@ -127,6 +134,7 @@ fn in_mount_namespace(script: &str) -> Option<Finished> {
         return None;
     }
     let mut c = Command::new("unshare");
+    crate::util::with_backend(&mut c);
     c.args([
         "--mount",
         "--propagation",
@@ -303,9 +311,16 @@ fn a_script_without_interpreter_line_runs_through_sh_with_a_huge_argument_list()
 
 #[test]
 fn without_clone3_the_command_is_forked_and_every_failure_still_reported() {
+    if crate::util::linux_backend_only(
+        "without_clone3_the_command_is_forked_and_every_failure_still_reported",
+        "clone3 and its fork fallback are Linux's",
+    ) {
+        return;
+    }
     // Kernels before 5.3 and some seccomp filters refuse clone3: timeout-run forks instead.
     let refused = |args: &[&str]| {
         let mut c = Command::new("python3");
+        crate::util::with_backend(&mut c);
         c.arg(refuse_syscalls())
             .args(["clone3", bin()])
             .args(["-vvv", "--contain", "group"])

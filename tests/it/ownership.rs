@@ -51,6 +51,7 @@ impl TestCgroup {
             self.0.display()
         );
         let mut c = Command::new("sh");
+        crate::util::with_backend(&mut c);
         c.args(["-c", &inside, bin()]);
         c.env_remove("TIMEOUT_RUN_DEADLINE");
         c.env_remove("TIMEOUT_RUN_LOG");

@@ -45,6 +45,12 @@ fn whole_tree_is_gone_after_timeout(mode: &str, tree_actions: &[&str]) {
 
 #[test]
 fn setsid_and_double_forked_descendants_are_stopped() {
+    if crate::util::linux_backend_only(
+        "setsid_and_double_forked_descendants_are_stopped",
+        "setsid'd descendants are stopped only through the subreaper walk",
+    ) {
+        return;
+    }
     for mode in modes("setsid_and_double_forked_descendants_are_stopped") {
         whole_tree_is_gone_after_timeout(mode, &["spawn", "3", "setsid", "3", "orphan", "3"]);
     }
@@ -59,6 +65,12 @@ fn python_multiprocessing_pool_is_stopped() {
 
 #[test]
 fn timeout_stops_descendants_that_ignore_the_stop_signal() {
+    if crate::util::linux_backend_only(
+        "timeout_stops_descendants_that_ignore_the_stop_signal",
+        "setsid'd descendants are stopped only through the subreaper walk",
+    ) {
+        return;
+    }
     for mode in modes("timeout_stops_descendants_that_ignore_the_stop_signal") {
         let dir = tempdir();
         let pids = dir.path().join("pids");
@@ -117,6 +129,12 @@ fn time_until_stdout_closes(args: &[&str]) -> (Duration, Option<i32>) {
 
 #[test]
 fn leftovers_are_killed_so_a_pipeline_never_hangs() {
+    if crate::util::linux_backend_only(
+        "leftovers_are_killed_so_a_pipeline_never_hangs",
+        "a setsid'd leftover is stopped only through the subreaper walk",
+    ) {
+        return;
+    }
     for mode in modes("leftovers_are_killed_so_a_pipeline_never_hangs") {
         let (elapsed, code) = time_until_stdout_closes(&[
             "--contain",
@@ -152,6 +170,12 @@ fn leftovers_wait_waits_for_descendants() {
 
 #[test]
 fn leftovers_wait_is_bounded_by_the_deadline() {
+    if crate::util::linux_backend_only(
+        "leftovers_wait_is_bounded_by_the_deadline",
+        "a setsid'd leftover is waited for only as the child subreaper",
+    ) {
+        return;
+    }
     run([
         "--leftovers",
         "wait",
@@ -284,6 +308,7 @@ fn cgroup_is_joined_after_fork_where_clone3_is_refused() {
         pids.display()
     );
     let mut c = Command::new("python3");
+    crate::util::with_backend(&mut c);
     c.arg(refuse_syscalls())
         .args([
             "clone3",
@@ -320,6 +345,7 @@ fn cgroup_is_found_through_mountinfo_where_statmount_is_refused() {
         );
     }
     let mut c = Command::new("python3");
+    crate::util::with_backend(&mut c);
     c.arg(refuse_syscalls())
         .args(["statmount,listmount", bin(), "-vv", "10", "sh", "-c"])
         .arg("grep '^0::' /proc/self/cgroup")
@@ -385,6 +411,12 @@ time.sleep(100)' & wait"#;
 
 #[test]
 fn group_mode_never_hangs_on_setsid_descendants_that_outlive_their_parent() {
+    if crate::util::linux_backend_only(
+        "group_mode_never_hangs_on_setsid_descendants_that_outlive_their_parent",
+        "setsid'd descendants are reached only by the subreaper walk",
+    ) {
+        return;
+    }
     for (n, count) in [(1, 20), (2, 200)] {
         let marker = marker(n);
         let script = format!(
@@ -491,6 +523,7 @@ fn pid_namespace_unavailable() -> Option<String> {
 
 fn in_pid_namespace(args: &[&str]) -> Command {
     let mut c = Command::new("unshare");
+    crate::util::with_backend(&mut c);
     c.args(["--pid", "--fork", "--mount-proc", bin()])
         .args(args);
     c.env_remove("TIMEOUT_RUN_DEADLINE");
@@ -499,6 +532,12 @@ fn in_pid_namespace(args: &[&str]) -> Command {
 
 #[test]
 fn as_pid_1_orphans_are_reaped_and_the_tree_stopped() {
+    if crate::util::linux_backend_only(
+        "as_pid_1_orphans_are_reaped_and_the_tree_stopped",
+        "a setsid'd orphan is stopped only through the /proc walk",
+    ) {
+        return;
+    }
     if let Some(why) = pid_namespace_unavailable() {
         return skip("as_pid_1_orphans_are_reaped_and_the_tree_stopped", &why);
     }

@@ -41,7 +41,35 @@ where
     c.args(args);
     c.env_remove("TIMEOUT_RUN_DEADLINE");
     c.env_remove("TIMEOUT_RUN_LOG");
+    with_backend(&mut c);
     c
+}
+
+/// The backend under test: `TIMEOUT_RUN_TEST_BACKEND=portable` runs every timeout-run of the
+/// suite with `TIMEOUT_RUN_BACKEND=portable` (on Linux; elsewhere it is the only one).
+pub fn portable_backend() -> bool {
+    !cfg!(target_os = "linux")
+        || std::env::var_os("TIMEOUT_RUN_TEST_BACKEND").is_some_and(|v| v == "portable")
+}
+
+/// Sets the backend under test on a command that starts timeout-run, directly or through a
+/// shell, a terminal or a namespace tool (they pass the environment on).
+pub fn with_backend(c: &mut Command) -> &mut Command {
+    if cfg!(target_os = "linux") && portable_backend() {
+        c.env("TIMEOUT_RUN_BACKEND", "portable");
+    }
+    c
+}
+
+/// For a test of what only the Linux backend offers (cgroups, the child subreaper and its
+/// walk of `/proc`, setsid'd descendants, the parent-death signal, clone3): prints why it is
+/// skipped and returns true on the portable backend.
+pub fn linux_backend_only(test: &str, why: &str) -> bool {
+    if portable_backend() {
+        skip(test, &format!("Linux backend only: {why}"));
+        return true;
+    }
+    false
 }
 
 /// A running timeout-run with its stdout delivered line by line and stderr collected.

@@ -44,11 +44,14 @@ impl Row {
 /// Every process, as `ps -A` lists them, less the `ps` that listed them. Empty when `ps`
 /// cannot run.
 pub fn table() -> Vec<Row> {
+    // A column is as wide as its header at least: the wait channel's header widens it, where
+    // procps would cut kernel function names to six characters (the header line it then prints
+    // does not parse as a row and is skipped).
     let child = Command::new("ps")
         .args([
             "-A",
             "-o",
-            "pid=,ppid=,pgid=,stat=,wchan=,time=,rss=,etime=,args=",
+            "pid=,ppid=,pgid=,stat=,wchan=WAIT_CHANNEL____________________,time=,rss=,etime=,args=",
         ])
         .env("LC_ALL", "C")
         .env_remove(crate::sys::BACKEND_ENV)

@@ -45,6 +45,15 @@ where
     c
 }
 
+/// The first real-time signal, where the system has them (not macOS, nor FreeBSD through the
+/// libc crate).
+pub fn rtmin() -> Option<i32> {
+    #[cfg(target_os = "linux")]
+    return Some(libc::SIGRTMIN());
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
 /// The backend under test: `TIMEOUT_RUN_TEST_BACKEND=portable` runs every timeout-run of the
 /// suite with `TIMEOUT_RUN_BACKEND=portable` (on Linux; elsewhere it is the only one).
 pub fn portable_backend() -> bool {
@@ -175,7 +184,7 @@ pub fn start(mut command: Command) -> Running {
     // SAFETY: signal(2) with SIG_DFL is async-signal-safe and touches no memory.
     unsafe {
         command.pre_exec(|| {
-            for number in 1..libc::SIGRTMIN() {
+            for number in 1..rtmin().unwrap_or(32) {
                 if number != libc::SIGKILL && number != libc::SIGSTOP {
                     libc::signal(number, libc::SIG_DFL);
                 }

@@ -527,6 +527,12 @@ fn command_runs_in_its_own_process_group() {
 
 #[test]
 fn ignored_dispositions_and_blocked_mask_are_inherited() {
+    if crate::util::linux_only(
+        "ignored_dispositions_and_blocked_mask_are_inherited",
+        "reads /proc/self/status",
+    ) {
+        return;
+    }
     // What the command sees is exactly what it would see without timeout-run: the same ignored
     // and blocked sets, both ways (nothing missing, nothing added), except the stop signal,
     // which is deliverable. `blocked` names the signals the parent blocks, `ignored` those it
@@ -583,6 +589,12 @@ fn ignored_dispositions_and_blocked_mask_are_inherited() {
 
 #[test]
 fn sigpipe_disposition_passes_through_unchanged() {
+    if crate::util::linux_only(
+        "sigpipe_disposition_passes_through_unchanged",
+        "reads /proc/self/status",
+    ) {
+        return;
+    }
     let bit = 1u64 << (libc::SIGPIPE - 1);
     let ign = |prefix: &str| {
         let f = run([

@@ -16,6 +16,12 @@ fn report_of(path: &std::path::Path) -> Value {
 
 #[test]
 fn the_tree_at_the_timeout_is_in_the_report_and_at_vv() {
+    if crate::util::linux_only(
+        "the_tree_at_the_timeout_is_in_the_report_and_at_vv",
+        "the setsid program",
+    ) {
+        return;
+    }
     let dir = tempdir();
     let report = dir.path().join("r.json");
     // A shell waiting for its children, a setsid'd daemon sleeping, and a reader blocked on a

@@ -23,6 +23,12 @@ fn shell(script: &str) -> Finished {
 
 #[test]
 fn closed_stdout_and_stderr_stay_closed_for_the_command() {
+    if crate::util::linux_only(
+        "closed_stdout_and_stderr_stay_closed_for_the_command",
+        "reads /proc/self/fd",
+    ) {
+        return;
+    }
     // The command sees exactly what it would see without timeout-run: closed descriptors.
     let f = shell(r#""$0" -vv 5 sh -c 'test -e /proc/$$/fd/2; echo "err=$?"' 2>&-"#);
     f.assert_code(0).assert_stdout_contains("err=1");
@@ -107,6 +113,12 @@ fn descriptor_exhaustion_is_an_internal_error_with_a_message() {
 
 #[test]
 fn the_command_inherits_no_descriptor_of_timeout_run() {
+    if crate::util::linux_only(
+        "the_command_inherits_no_descriptor_of_timeout_run",
+        "reads /proc/self/fd",
+    ) {
+        return;
+    }
     // Every descriptor timeout-run opens is close-on-exec: `ls` sees what it sees without
     // timeout-run (what the test runner passed on, and its own directory handle), in every
     // containment mode.
@@ -151,6 +163,12 @@ fn in_mount_namespace(script: &str) -> Option<Finished> {
 
 #[test]
 fn without_proc_the_process_group_is_still_stopped() {
+    if crate::util::linux_only(
+        "without_proc_the_process_group_is_still_stopped",
+        "mount namespaces",
+    ) {
+        return;
+    }
     let dir = tempdir();
     let pids = dir.path().join("pids");
     // Inside: /proc unmounted, so no tree walk; the process group and the subreaper remain.

@@ -191,6 +191,9 @@ fn leftovers_wait_is_bounded_by_the_deadline() {
 
 #[test]
 fn leftovers_keep_leaves_them_running() {
+    if crate::util::linux_only("leftovers_keep_leaves_them_running", "the setsid program") {
+        return;
+    }
     let dir = tempdir();
     let pidfile = dir.path().join("pid");
     let script = format!("setsid sleep 100 & echo $! > {}", pidfile.display());
@@ -222,6 +225,9 @@ fn foreground_signals_only_the_direct_child() {
 
 #[test]
 fn orphans_are_reaped_while_running() {
+    if crate::util::linux_only("orphans_are_reaped_while_running", "reads /proc") {
+        return;
+    }
     // 30 grandchildren that exit at once after being orphaned: timeout-run, as subreaper,
     // adopts and reaps them while the command still runs.
     let script = "for i in $(seq 30); do (sleep 0.01 &) ; done; sleep 0.5; echo ready; sleep 30";
@@ -379,6 +385,12 @@ fn marker(test: u32) -> String {
 
 #[test]
 fn group_mode_reaches_setsid_descendants_whose_parent_dies_in_the_same_stop() {
+    if crate::util::linux_backend_only(
+        "group_mode_reaches_setsid_descendants_whose_parent_dies_in_the_same_stop",
+        "a setsid'd descendant is reached only by the subreaper walk",
+    ) {
+        return;
+    }
     // sh dies of the forwarded SIGTERM at once; its setsid'd child is re-parented to
     // timeout-run in the middle of the walk and must still get SIGTERM (not wait for SIGKILL
     // after the 10 s grace).
@@ -433,6 +445,12 @@ fn group_mode_never_hangs_on_setsid_descendants_that_outlive_their_parent() {
 
 #[test]
 fn group_mode_catches_a_process_that_keeps_forking_away_from_its_parent() {
+    if crate::util::linux_backend_only(
+        "group_mode_catches_a_process_that_keeps_forking_away_from_its_parent",
+        "a process that leaves the group is reached only by the subreaper walk",
+    ) {
+        return;
+    }
     let marker = marker(3);
     // Each generation forks the next, which leaves the process group (setsid), and exits: the
     // live process changes pid, parent and group all the time, and ignores SIGTERM.
@@ -459,6 +477,12 @@ fn group_mode_catches_a_process_that_keeps_forking_away_from_its_parent() {
 
 #[test]
 fn a_reused_pid_never_replaces_the_commands_status() {
+    if crate::util::linux_only(
+        "a_reused_pid_never_replaces_the_commands_status",
+        "pid namespaces",
+    ) {
+        return;
+    }
     if let Some(why) = pid_namespace_unavailable() {
         return skip("a_reused_pid_never_replaces_the_commands_status", &why);
     }
@@ -556,6 +580,12 @@ fn as_pid_1_orphans_are_reaped_and_the_tree_stopped() {
 
 #[test]
 fn as_pid_1_sigterm_starts_the_stop_sequence() {
+    if crate::util::linux_only(
+        "as_pid_1_sigterm_starts_the_stop_sequence",
+        "pid namespaces",
+    ) {
+        return;
+    }
     if let Some(why) = pid_namespace_unavailable() {
         return skip("as_pid_1_sigterm_starts_the_stop_sequence", &why);
     }

@@ -70,6 +70,16 @@ pub fn with_backend(c: &mut Command) -> &mut Command {
     c
 }
 
+/// For a test that needs Linux itself whatever the backend (`/proc`, `unshare`, seccomp,
+/// glibc, the `setsid` program): prints why it is skipped and returns true elsewhere.
+pub fn linux_only(test: &str, why: &str) -> bool {
+    if !cfg!(target_os = "linux") {
+        skip(test, &format!("Linux only: {why}"));
+        return true;
+    }
+    false
+}
+
 /// For a test of what only the Linux backend offers (cgroups, the child subreaper and its
 /// walk of `/proc`, setsid'd descendants, the parent-death signal, clone3): prints why it is
 /// skipped and returns true on the portable backend.
@@ -399,6 +409,9 @@ pub fn is_root() -> bool {
 
 /// Whether a writable cgroup v2 hierarchy is available, with the reason when not.
 pub fn cgroup_unavailable() -> Option<String> {
+    if portable_backend() {
+        return Some("the portable backend has no cgroups".into());
+    }
     let info = std::fs::read_to_string("/proc/self/mountinfo").ok()?;
     if !info.lines().any(|l| l.contains(" - cgroup2 ")) {
         return Some("no cgroup v2 hierarchy mounted".into());

@@ -1,6 +1,6 @@
 //! Spawning with fork and exec into a process group of its own, with the inherited signal mask
-//! and ignored dispositions handed on, and reaping with `waitpid`. POSIX only: no cgroup, no
-//! parent-death signal. The Linux backend shares the helpers below (the environment, the exec
+//! and ignored dispositions handed on, and reaping with `waitpid`. POSIX only: no cgroup, and a
+//! parent-death signal on FreeBSD alone (`procctl(PROC_PDEATHSIG_CTL)`). The Linux backend shares the helpers below (the environment, the exec
 //! report, decoding a wait status).
 
 use std::ffi::{CString, OsString};
@@ -39,6 +39,12 @@ struct ChildPlan<'a> {
     /// (exec would too, but a signal arriving before exec must not run timeout-run's handler
     /// in the child).
     handled: &'a [libc::c_int],
+    /// timeout-run's pid, to check after asking for the parent-death signal (FreeBSD).
+    #[cfg_attr(
+        not(target_os = "freebsd"),
+        expect(dead_code, reason = "only FreeBSD has a parent-death signal here")
+    )]
+    parent: libc::pid_t,
     report: RawFd,
 }
 
@@ -78,6 +84,7 @@ pub fn spawn(plan: SpawnPlan<'_>) -> Result<Spawned, SpawnError> {
         sigpipe_ignored: plan.inherited.sigpipe_ignored,
         sigchld_ignored: plan.inherited.sigchld_ignored,
         handled: super::events::handled(),
+        parent: nix::unistd::getpid().as_raw(),
         report: report_write.as_raw_fd(),
     };
     let pid = fork(&child)?;
@@ -143,8 +150,8 @@ fn fork(child: &ChildPlan<'_>) -> Result<Pid, SpawnError> {
 
 /// The child between fork and exec. Async-signal-safe calls only, on prepared values.
 fn exec_child(plan: &ChildPlan<'_>) -> ! {
-    // SAFETY: every call below is async-signal-safe (signal, setpgid, write, dup2, sigprocmask,
-    // _exit), except that POSIX does not list execvp; the C libraries' execvp searches PATH
+    // SAFETY: every call below is async-signal-safe (signal, setpgid, procctl, getppid, kill,
+    // write, dup2, sigprocmask, _exit), except that POSIX does not list execvp; the C libraries' execvp searches PATH
     // with stack buffers only and takes no lock (it is what posix_spawn runs in its child).
     // Storing to `environ` is a plain store in the child's own copy of memory. The pointers
     // come from vectors and CStrings the parent keeps alive.
@@ -165,6 +172,21 @@ fn exec_child(plan: &ChildPlan<'_>) -> ! {
         }
         if plan.new_group && libc::setpgid(0, 0) != 0 {
             fail(STAGE_SETUP);
+        }
+        #[cfg(target_os = "freebsd")]
+        {
+            // The parent-death signal (FreeBSD 11.2+); if timeout-run died before it took
+            // effect, nobody would send it, so act on it now.
+            let mut signal: libc::c_int = libc::SIGKILL;
+            libc::procctl(
+                libc::P_PID,
+                0,
+                libc::PROC_PDEATHSIG_CTL,
+                (&raw mut signal).cast(),
+            );
+            if libc::getppid() != plan.parent {
+                libc::kill(libc::getpid(), libc::SIGKILL);
+            }
         }
         if let Some(fd) = plan.stdout
             && libc::dup2(fd, libc::STDOUT_FILENO) < 0

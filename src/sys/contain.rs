@@ -170,9 +170,33 @@ impl Tree {
         }
     }
 
+    /// Whether the command itself has not been reaped yet.
+    pub fn leader_alive(&self) -> bool {
+        each!(self, tree => tree.leader_alive())
+    }
+
     /// The leader was reaped: its pid may be reused and must not be signalled any more.
     pub fn leader_reaped(&mut self) {
         each!(self, tree => tree.leader_reaped())
+    }
+
+    /// Whether the tree is a cgroup that no process is in any more (so it is gone, whatever
+    /// other children timeout-run still has).
+    pub fn cgroup_is_empty(&self) -> bool {
+        match self {
+            #[cfg(target_os = "linux")]
+            Tree::Linux(tree) => tree.cgroup_is_empty(),
+            Tree::Portable(_) => false,
+        }
+    }
+
+    /// Removes the empty cgroups that SIGKILLed runs left next to this tree's.
+    pub fn remove_abandoned_cgroups(&self) {
+        match self {
+            #[cfg(target_os = "linux")]
+            Tree::Linux(tree) => tree.remove_abandoned_cgroups(),
+            Tree::Portable(_) => {}
+        }
     }
 
     /// Sends `signal` to every process of the tree; returns how many were reached (`None`
@@ -243,5 +267,26 @@ pub fn become_subreaper() -> io::Result<()> {
         #[cfg(target_os = "linux")]
         Backend::Linux => super::linux::contain::become_subreaper(),
         Backend::Portable => portable::contain::become_subreaper(),
+    }
+}
+
+/// Turns being the parent of orphaned descendants on or off (the relay's keeper must go to
+/// init when it is orphaned, not to timeout-run).
+pub fn set_subreaper(on: bool) {
+    match backend() {
+        #[cfg(target_os = "linux")]
+        Backend::Linux => {
+            // SAFETY: prctl with integer arguments only.
+            unsafe {
+                libc::prctl(
+                    libc::PR_SET_CHILD_SUBREAPER,
+                    libc::c_ulong::from(on),
+                    0,
+                    0,
+                    0,
+                );
+            }
+        }
+        Backend::Portable => portable::contain::set_reaper(on),
     }
 }

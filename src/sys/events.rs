@@ -80,3 +80,13 @@ impl EventSource {
         each!(self, source => source.read_signals())
     }
 }
+
+/// In a process of timeout-run's own that goes on alone (the relay's keeper): every signal
+/// back to its default action, as the Linux backend never changed them.
+pub fn default_dispositions() {
+    match backend() {
+        #[cfg(target_os = "linux")]
+        Backend::Linux => {}
+        Backend::Portable => portable::events::default_dispositions(),
+    }
+}

@@ -17,13 +17,13 @@
 //! exist) and the plain records both backends share.
 
 use std::ffi::OsStr;
-use std::io;
 use std::os::fd::OwnedFd;
 use std::sync::OnceLock;
 
 pub mod census;
 pub mod contain;
 pub mod events;
+pub mod fd;
 pub mod spawn;
 
 #[cfg(target_os = "linux")]
@@ -100,46 +100,6 @@ pub fn finds_descendants_outside_group() -> bool {
         #[cfg(target_os = "linux")]
         Backend::Linux => linux::procfs::available(),
         Backend::Portable => portable::contain::HAS_REAPER,
-    }
-}
-
-/// A pipe whose ends are both close-on-exec.
-pub fn pipe_cloexec() -> io::Result<(OwnedFd, OwnedFd)> {
-    portable::pipe_cloexec()
-}
-
-/// Makes a pipe hold at least `size` bytes where the system allows it (Linux); best effort.
-pub fn grow_pipe(pipe: &OwnedFd, size: usize) {
-    #[cfg(target_os = "linux")]
-    {
-        let _ = nix::fcntl::fcntl(pipe, nix::fcntl::FcntlArg::F_SETPIPE_SZ(size as i32));
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (pipe, size);
-}
-
-/// `splice(2)` between two streams without blocking, where the system has it (Linux); elsewhere
-/// it fails with EINVAL, which callers take as "copy instead".
-pub fn splice(source: i32, target: i32, len: usize) -> isize {
-    #[cfg(target_os = "linux")]
-    {
-        // SAFETY: splice between two descriptors with null offsets (both are streams).
-        unsafe {
-            libc::splice(
-                source,
-                std::ptr::null_mut(),
-                target,
-                std::ptr::null_mut(),
-                len,
-                libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
-            )
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    {
-        let _ = (source, target, len);
-        nix::errno::Errno::EINVAL.set();
-        -1
     }
 }
 

@@ -72,6 +72,11 @@ impl Tree {
         self.mechanism
     }
 
+    /// Whether the command itself has not been reaped yet.
+    pub fn leader_alive(&self) -> bool {
+        self.leader_alive
+    }
+
     /// The leader was reaped: its pid may be reused and must not be signalled any more.
     pub fn leader_reaped(&mut self) {
         self.leader_alive = false;
@@ -203,6 +208,32 @@ pub fn become_subreaper() -> io::Result<()> {
         REAPER.store(true, Ordering::Relaxed);
     }
     Ok(())
+}
+
+/// Turns the reaper on or off where there is one (FreeBSD); nothing elsewhere.
+pub fn set_reaper(on: bool) {
+    #[cfg(target_os = "freebsd")]
+    {
+        let command = if on {
+            libc::PROC_REAP_ACQUIRE
+        } else {
+            libc::PROC_REAP_RELEASE
+        };
+        // SAFETY: procctl on our own pid with no data argument.
+        let r = unsafe {
+            libc::procctl(
+                libc::P_PID,
+                libc::getpid() as libc::id_t,
+                command,
+                std::ptr::null_mut(),
+            )
+        };
+        if r == 0 {
+            REAPER.store(on, Ordering::Relaxed);
+        }
+    }
+    #[cfg(not(target_os = "freebsd"))]
+    let _ = on;
 }
 
 /// `struct procctl_reaper_kill` of FreeBSD's `<sys/procctl.h>`.

@@ -33,6 +33,14 @@ pub fn handled() -> &'static [libc::c_int] {
     HANDLED.get().map(Vec::as_slice).unwrap_or(&[])
 }
 
+/// Every handled signal back to its default action (in a process that goes on alone).
+pub fn default_dispositions() {
+    for &number in handled() {
+        // SAFETY: signal(2) with SIG_DFL on a valid signal number.
+        unsafe { libc::signal(number, libc::SIG_DFL) };
+    }
+}
+
 /// The self-pipe's read end and the armed deadline.
 pub struct EventSource {
     read: OwnedFd,

@@ -24,10 +24,12 @@ pub struct Cgroup {
     parent: PathBuf,
     /// The directory itself, for `clone3(CLONE_INTO_CGROUP)`, locked (`flock`) while this run
     /// owns it.
-    dir_fd: OwnedFd,
+    dir_fd: Option<OwnedFd>,
     /// On drop, move surviving members out (to timeout-run's own cgroup) instead of killing
     /// them (`--leftovers keep`).
     pub(super) keep_members: bool,
+    /// The supervisor saw the tree end: no need to look for members before removing it.
+    pub(super) emptied: bool,
 }
 
 /// The name of every cgroup timeout-run makes starts with this.
@@ -88,14 +90,36 @@ fn remove_abandoned(parent: &Path) {
 /// Removes a cgroup directory and the cgroups below it (made by the command, or by a nested
 /// timeout-run), deepest first. Only empty cgroups can go: false when one could not.
 fn remove_tree(dir: &Path) -> bool {
-    if let Ok(entries) = fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                remove_tree(&entry.path());
-            }
-        }
+    // Most cgroups have nothing below them: try that first, and list the directory only when
+    // the removal says it is not empty (kernfs answers EBUSY or ENOTEMPTY).
+    if fs::remove_dir(dir).is_ok() {
+        return true;
+    }
+    for sub in unlocked_subdirectories(dir) {
+        remove_tree(&sub);
     }
     fs::remove_dir(dir).is_ok()
+}
+
+/// The cgroups right below `dir`, except those a live timeout-run owns (locked): a nested run's
+/// cgroup is its own to stop and remove.
+fn unlocked_subdirectories(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .filter(|sub| {
+            nix::fcntl::open(
+                sub,
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .is_ok_and(|fd| lock(&fd, true).is_ok())
+        })
+        .collect()
 }
 
 impl Cgroup {
@@ -120,7 +144,6 @@ impl Cgroup {
         let parent = mount_point.join(relative);
         // Pids repeat across pid namespaces (every container's timeout-run may be PID 1), so
         // the name also carries the time; a collision is retried with a new name.
-        remove_abandoned(&parent);
         let mut made = None;
         for _ in 0..8 {
             let stamp = std::time::SystemTime::now()
@@ -161,7 +184,8 @@ impl Cgroup {
         Ok(Cgroup {
             dir,
             parent,
-            dir_fd,
+            dir_fd: Some(dir_fd),
+            emptied: false,
             keep_members: false,
         })
     }
@@ -169,7 +193,11 @@ impl Cgroup {
     /// Where the command is to start.
     pub fn target(&self) -> CgroupTarget<'_> {
         CgroupTarget {
-            dir: self.dir_fd.as_fd(),
+            dir: self
+                .dir_fd
+                .as_ref()
+                .expect("the directory is open until the cgroup is dropped")
+                .as_fd(),
         }
     }
 
@@ -200,8 +228,18 @@ impl Cgroup {
         reached: &mut HashSet<Identity>,
         select: impl Fn(i32) -> bool,
     ) -> usize {
+        // SIGKILL goes round again until no new member appears (a process forking as fast as it
+        // can must not outrun it). Any other signal reaches the members there were when it was
+        // sent, once: a process forked since (the command's own clean-up, started by that very
+        // signal) is not signalled again, and `cgroup.kill` ends whatever is left at the end of
+        // the grace period.
+        let rounds = if signals.contains(&Signal::KILL) {
+            64
+        } else {
+            1
+        };
         let mut count = 0;
-        for _round in 0..64 {
+        for _round in 0..rounds {
             let mut found_new = false;
             for pid in self.members() {
                 if !reached.insert((pid, 0)) {
@@ -240,6 +278,24 @@ impl Cgroup {
             .is_some_and(|p| p.ends_with(&format!("/{leaf}")) || p.contains(&format!("/{leaf}/")))
     }
 
+    /// The members of this cgroup and of the cgroups below it, except those of cgroups that a
+    /// live nested timeout-run owns.
+    fn members_outside_live_runs(&self) -> Vec<i32> {
+        let mut out = Vec::new();
+        let mut dirs = vec![self.dir.clone()];
+        while let Some(dir) = dirs.pop() {
+            out.extend(read_pids(&dir.join("cgroup.procs")));
+            dirs.extend(unlocked_subdirectories(&dir));
+        }
+        out
+    }
+
+    /// Removes the empty cgroups next to this one that runs which were SIGKILLed left behind.
+    /// Called once the command runs, so the listing overlaps its start instead of delaying it.
+    pub fn remove_abandoned_siblings(&self) {
+        remove_abandoned(&self.parent);
+    }
+
     /// Lets go of the cgroup, moving whoever is inside out to timeout-run's own cgroup first.
     pub fn release_keeping_members(mut self) {
         self.keep_members = true;
@@ -276,12 +332,12 @@ impl Drop for Cgroup {
     fn drop(&mut self) {
         if self.keep_members {
             let parent_procs = self.parent.join("cgroup.procs");
-            for pid in self.members() {
+            for pid in self.members_outside_live_runs() {
                 if let Ok(mut f) = fs::OpenOptions::new().write(true).open(&parent_procs) {
                     let _ = write!(f, "{pid}");
                 }
             }
-        } else if self.populated() {
+        } else if !self.emptied && self.populated() {
             // Only on an error path: the supervisor empties the tree before it lets go.
             self.kill_all();
             for _ in 0..200 {
@@ -293,8 +349,32 @@ impl Drop for Cgroup {
                 crate::sys::spawn::reap();
             }
         }
+        // Closed (and so unlocked) before the removal: the kernel finishes taking down a
+        // cgroup when its last reference goes, and an open descriptor would make that happen
+        // at timeout-run's exit instead, where it waits for it.
+        drop(self.dir_fd.take());
         if remove_tree(&self.dir) {
             tracing::debug!("removed {}", self.dir.display());
+            // A nested run's cgroup is inside its outer run's. If that one already let go of
+            // its directory (it kept its leftovers, this run among them, and could not remove
+            // it), the last one out removes it.
+            let outer_gone = self
+                .parent
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(PREFIX))
+                && nix::fcntl::open(
+                    &self.parent,
+                    OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                    nix::sys::stat::Mode::empty(),
+                )
+                .is_ok_and(|fd| lock(&fd, true).is_ok());
+            if outer_gone && fs::remove_dir(&self.parent).is_ok() {
+                tracing::debug!(
+                    "removed {}, left by the run around this one",
+                    self.parent.display()
+                );
+            }
         } else {
             tracing::debug!("cannot remove {}", self.dir.display());
         }

@@ -751,3 +751,27 @@ impl CoreDumped for std::process::ExitStatus {
         self.core_dumped()
     }
 }
+
+#[test]
+fn the_backend_is_chosen_by_timeout_run_backend_and_not_passed_on() {
+    for backend in ["portable", ""] {
+        let mut c = cmd(["5", "sh", "-c", "echo backend=${TIMEOUT_RUN_BACKEND-unset}"]);
+        c.env("TIMEOUT_RUN_BACKEND", backend);
+        start(c)
+            .finish()
+            .assert_code(0)
+            .assert_stdout_contains("backend=unset");
+    }
+    let mut c = cmd(["-vvv", "5", "true"]);
+    c.env("TIMEOUT_RUN_BACKEND", "portable");
+    start(c)
+        .finish()
+        .assert_code(0)
+        .assert_stderr_contains("portable backend");
+    let mut c = cmd(["5", "true"]);
+    c.env("TIMEOUT_RUN_BACKEND", "bsd");
+    start(c)
+        .finish()
+        .assert_code(125)
+        .assert_stderr_contains("timeout-run: invalid TIMEOUT_RUN_BACKEND 'bsd'");
+}

@@ -241,6 +241,12 @@ fn cgroup2_mount() -> Option<String> {
 
 #[test]
 fn read_only_or_absent_cgroup_hierarchy_falls_back_to_the_process_group() {
+    if crate::util::linux_only(
+        "read_only_or_absent_cgroup_hierarchy_falls_back_to_the_process_group",
+        "mount namespaces",
+    ) {
+        return;
+    }
     if let Some(why) = cgroup_unavailable() {
         return skip(
             "read_only_or_absent_cgroup_hierarchy_falls_back_to_the_process_group",

@@ -87,6 +87,11 @@ fn max_signal() -> i32 {
 }
 
 impl Signal {
+    /// Largest valid signal number on this system.
+    pub fn max_raw() -> i32 {
+        max_signal()
+    }
+
     pub const HUP: Signal = Signal(libc::SIGHUP);
     pub const INT: Signal = Signal(libc::SIGINT);
     pub const QUIT: Signal = Signal(libc::SIGQUIT);

@@ -287,8 +287,8 @@ mod tests {
     #[test]
     fn unknown_signals_are_rejected() {
         for bad in [
-            "", "FOO", "SIG", "SIGFOO", "99999", "-1", "+15", "RTMIN+", "RTMAX-", "RTMIN-1", "RTMAX+1",
-            "RTMINX", " TERM", "1.5", "65",
+            "", "FOO", "SIG", "SIGFOO", "99999", "-1", "+15", "RTMIN+", "RTMAX-", "RTMIN-1",
+            "RTMAX+1", "RTMINX", " TERM", "1.5", "65",
         ] {
             let err = bad.parse::<Signal>().expect_err(bad);
             assert_eq!(err.to_string(), format!("invalid signal '{bad}'"));

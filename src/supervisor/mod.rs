@@ -158,8 +158,13 @@ impl<'a> Supervisor<'a> {
             && mechanism != Mechanism::Child
             && !crate::sys::finds_descendants_outside_group()
         {
+            let why = if crate::sys::backend() == crate::sys::Backend::Portable {
+                "the portable backend"
+            } else {
+                "no /proc"
+            };
             tracing::info!(
-                "no /proc: descendants that left the command's process group (setsid) cannot be \
+                "{why}: descendants that left the command's process group (setsid) cannot be \
                  found, and will not be stopped"
             );
         }

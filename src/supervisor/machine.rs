@@ -212,6 +212,12 @@ impl Machine {
         }
     }
 
+    /// Whether an [`Event::Tick`] at `now` would end the command for idleness: the driver then
+    /// looks once more whether it is really silent.
+    pub fn idle_due(&self, now: Instant) -> bool {
+        self.phase == Phase::Running && self.idle_at.is_some_and(|d| now >= d)
+    }
+
     /// When the driver must wake the machine with [`Event::Tick`] at the latest.
     pub fn next_wakeup(&self) -> Option<Instant> {
         let timers = match self.phase {

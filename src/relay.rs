@@ -119,8 +119,9 @@ struct Watched {
     /// timeout-run's own descriptor of it (1 or 2).
     fd: RawFd,
     kind: Kind,
-    /// Bytes the pipe held unread at the last idle deadline since the command's last output.
-    unread_at_deadline: Option<i32>,
+    /// Bytes the pipe held unread when last looked at: when the watch was set, when output was
+    /// seen, at the last idle deadline. Fewer now means its reader took some since.
+    unread: i32,
 }
 
 /// The relay of the command's stdout and stderr, and the watch on the destinations it writes
@@ -331,7 +332,7 @@ impl Relay {
         self.watched.push(Watched {
             fd,
             kind: dest.kind,
-            unread_at_deadline: None,
+            unread: unread_bytes(dest.kind, fd),
         });
         true
     }
@@ -413,9 +414,10 @@ impl Relay {
     /// because writes were made that the resting watch has not counted yet, or because its
     /// output still waits for the reader of a destination it writes directly. A pipe is busy
     /// while it is full (the command is, or will be, blocked writing) or while it holds unread
-    /// bytes and its reader took some since the last idle deadline (the output is on its way);
-    /// a terminal while it takes nothing (stopped with Ctrl-S). Nothing here wakes timeout-run
-    /// up: the next look is at the next idle deadline.
+    /// bytes and its reader took some since the last look (the command's last output or the
+    /// last idle deadline: the output is on its way); a terminal while it takes nothing
+    /// (stopped with Ctrl-S). Nothing here wakes timeout-run up: the next look is at the next
+    /// idle deadline.
     pub fn busy_at_idle_deadline(&mut self) -> bool {
         if self.watched_writes() + SEEN_BEFORE_OWN.swap(0, Ordering::Relaxed) > 0 {
             self.output_seen();
@@ -427,7 +429,7 @@ impl Relay {
                 Kind::Pipe => {
                     let unread = readable_bytes(w.fd);
                     let full = !writable_now(w.fd);
-                    let moving = unread > 0 && w.unread_at_deadline != Some(unread);
+                    let moving = unread > 0 && unread < w.unread;
                     if full || moving {
                         tracing::debug!(
                             "fd {}: {unread} bytes wait for the reader{}: not idle",
@@ -435,7 +437,7 @@ impl Relay {
                             if full { " (the pipe is full)" } else { "" }
                         );
                     }
-                    w.unread_at_deadline = Some(unread);
+                    w.unread = unread;
                     busy |= full || moving;
                 }
                 Kind::Device if !writable_now(w.fd) => {
@@ -448,9 +450,10 @@ impl Relay {
         busy
     }
 
+    /// Output was seen: the unread bytes of the pipes are counted from now.
     fn output_seen(&mut self) {
         for w in &mut self.watched {
-            w.unread_at_deadline = None;
+            w.unread = unread_bytes(w.kind, w.fd);
         }
     }
 
@@ -850,6 +853,15 @@ fn reader_gone(fd: RawFd) -> bool {
     // SAFETY: poll on one local pollfd, without waiting.
     let n = unsafe { libc::poll(&mut p, 1, 0) };
     n > 0 && p.revents & libc::POLLERR != 0
+}
+
+/// Bytes waiting in a watched pipe (0 for other kinds).
+fn unread_bytes(kind: Kind, fd: RawFd) -> i32 {
+    if kind == Kind::Pipe {
+        readable_bytes(fd)
+    } else {
+        0
+    }
 }
 
 /// Bytes waiting in a pipe.

@@ -35,8 +35,9 @@ fn no_inotify() -> String {
 /// `readlink` before and under `timeout-run PREFIX`.
 fn stdout_pipes(prefix: &str) -> (String, String) {
     let script = format!(
-        "{{ readlink /proc/self/fd/1 >&2; \
-         {prefix} {bin} --idle-timeout 5 sh -c 'readlink /proc/self/fd/1 >&2'; }} | cat",
+        "{{ readlink /proc/$BASHPID/fd/1 >&2; \
+         {prefix} {bin} --idle-timeout 5 sh -c 'x=$(readlink /proc/$$/fd/1); echo \"$x\" >&2'; \
+         }} | cat",
         bin = bin()
     );
     let f = bash(&script, 20 * SEC);
@@ -202,8 +203,8 @@ fn relay_pipe_destination_stalling_reader_is_not_idle() {
     // 3 s, three times the idle limit, with the pipe full: the command waits for its reader.
     let reader = python_reader(64 * 1024, 0.0, 16 << 20, 3.0);
     let script = format!(
-        "{{ readlink /proc/self/fd/1 >&2; {bin} --idle-timeout 1 sh -c \
-         'readlink /proc/self/fd/1 >&2; exec head -c 64M /dev/zero'; \
+        "{{ readlink /proc/$BASHPID/fd/1 >&2; {bin} --idle-timeout 1 sh -c \
+         'x=$(readlink /proc/$$/fd/1); echo \"$x\" >&2; exec head -c 64M /dev/zero'; \
          echo status=$? >&2; }} | {reader} | wc -c",
         bin = bin()
     );
@@ -247,6 +248,81 @@ fn relay_pipe_destination_splice_and_sendfile_are_output() {
     }
 }
 
+/// Runs timeout-run with a pseudo-terminal as stdout: `ctrl-s` types Ctrl-S before it starts
+/// and Ctrl-Q 3 s later, reading the terminal all along; `unread` reads nothing for 3 s;
+/// `silent` runs a command that prints one line and sleeps. Prints what happened.
+const PTY_SCRIPT: &str = r#"
+import os, select, subprocess, sys, time
+binary, mode = sys.argv[1], sys.argv[2]
+m, s = os.openpty()
+if mode == "ctrl-s":
+    os.write(m, b"\x13")
+    time.sleep(0.2)
+command = 'x=$(readlink /proc/$$/fd/1); echo "$x" >&2; exec head -c 1M /dev/zero'
+if mode == "silent":
+    command = 'x=$(readlink /proc/$$/fd/1); echo "$x" >&2; echo once; exec sleep 30'
+p = subprocess.Popen([binary, "--idle-timeout", "1", "sh", "-c", command],
+                     stdin=subprocess.DEVNULL, stdout=s, stderr=subprocess.PIPE)
+os.close(s)
+started = time.monotonic()
+got = 0
+def drain(until):
+    global got
+    while time.monotonic() < until or until == 0:
+        r, _, _ = select.select([m], [], [], 0.05)
+        if r:
+            try:
+                got += len(os.read(m, 65536))
+            except OSError:
+                return
+        elif p.poll() is not None:
+            return
+if mode == "ctrl-s":
+    drain(started + 3)
+elif mode == "unread":
+    time.sleep(3)
+during = got
+if mode == "ctrl-s":
+    os.write(m, b"\x11")
+drain(0)
+print(f"status={p.wait()} during={during} bytes={got} "
+      f"elapsed={time.monotonic() - started:.1f} tty={os.ttyname(m) != ''} "
+      f"stdout={p.stderr.read().decode().strip()}")
+"#;
+
+#[test]
+fn relay_terminal_destination_stopped_or_unread_is_not_idle() {
+    for mode in ["ctrl-s", "unread"] {
+        let mut c = Command::new("python3");
+        c.args(["-c", PTY_SCRIPT, bin(), mode])
+            .env_remove("TIMEOUT_RUN_DEADLINE")
+            .env_remove("TIMEOUT_RUN_LOG");
+        let f = start(c).watchdog(30 * SEC).finish();
+        f.assert_code(0);
+        let words: Vec<&str> = f.stdout.split_whitespace().collect();
+        assert_eq!(words[0], "status=0", "{mode}: idle-timed out: {f:#?}");
+        if mode == "ctrl-s" {
+            assert_eq!(words[1], "during=0", "{mode}: not stopped: {f:#?}");
+        }
+        assert_eq!(words[2], "bytes=1048576", "{mode}: {f:#?}");
+        assert!(
+            words[5].starts_with("stdout=/dev/pts/"),
+            "{mode}: not written directly: {f:#?}"
+        );
+    }
+}
+
+#[test]
+fn relay_terminal_destination_silence_is_idle() {
+    let mut c = Command::new("python3");
+    c.args(["-c", PTY_SCRIPT, bin(), "silent"])
+        .env_remove("TIMEOUT_RUN_DEADLINE")
+        .env_remove("TIMEOUT_RUN_LOG");
+    let f = start(c).watchdog(30 * SEC).finish();
+    f.assert_code(0);
+    assert!(f.stdout.starts_with("status=124 "), "{f:#?}");
+}
+
 #[test]
 fn relay_pipe_destination_silence_is_idle() {
     // Silent for far longer than the limit into a pipe that a reader empties: 124. Its own
@@ -266,8 +342,8 @@ fn relay_pipe_destination_silence_is_idle() {
 #[test]
 fn relay_pipe_destination_unread_and_unchanged_is_idle() {
     // The command wrote a line and went silent; its reader never reads. The line waits in the
-    // pipe, but nobody takes it and the command does not wait for the pipe: idle (at the second
-    // idle deadline at the latest).
+    // pipe, but nobody takes it and the command does not wait for the pipe: idle, at the first
+    // idle deadline.
     let dir = tempdir();
     let status = dir.path().join("status");
     let script = format!(
@@ -283,7 +359,7 @@ fn relay_pipe_destination_unread_and_unchanged_is_idle() {
     let mut words = recorded.split_whitespace();
     assert_eq!(words.next(), Some("124"), "{recorded} {f:#?}");
     let ms: u64 = words.next().unwrap().parse().unwrap();
-    assert!(ms < 4_000, "idle timeout after {ms} ms");
+    assert!(ms < 2_500, "idle timeout after {ms} ms");
 }
 
 #[test]

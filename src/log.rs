@@ -13,6 +13,7 @@ use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
 use tracing_subscriber::registry::LookupSpan;
 
 use crate::config::{LOG_ENV, Verbosity};
+use crate::relay;
 
 /// The target of the lines `-v` prints: exactly GNU timeout's `--verbose` lines.
 pub const SIGNALS: &str = "timeout_run::signals";
@@ -30,7 +31,7 @@ pub fn signal_sent(signal: &str, command: &str, detail: impl FnOnce() -> String)
 /// Prints one fatal line, before or without the logger. Never panics (stderr may be closed).
 pub fn fatal(message: impl fmt::Display) {
     let message = without_os_error_codes(&message.to_string());
-    let _ = writeln!(std::io::stderr().lock(), "timeout-run: {message}");
+    write_line(&format!("timeout-run: {message}\n"));
 }
 
 /// Removes Rust's ` (os error N)` suffixes from a message: system errors read as the C library
@@ -74,7 +75,7 @@ pub fn os_reason(e: &std::io::Error) -> String {
 /// Prints one `timeout-run:` line that was asked for explicitly (the heartbeat), whatever the
 /// verbosity. Never panics.
 pub fn line(message: impl fmt::Display) {
-    let _ = writeln!(std::io::stderr().lock(), "timeout-run: {message}");
+    write_line(&format!("timeout-run: {message}\n"));
 }
 
 /// Installs the stderr logger. `TIMEOUT_RUN_LOG` overrides the verbosity; a bad directive is
@@ -95,7 +96,7 @@ pub fn init(verbosity: Verbosity) {
         Ok(directive) if !directive.is_empty() => match parse_filter(&directive) {
             Ok(filter) => {
                 let _ = tracing_subscriber::fmt()
-                    .with_writer(std::io::stderr)
+                    .with_writer(|| OwnStderr)
                     .event_format(Prefixed)
                     .with_env_filter(filter)
                     .try_init();
@@ -163,9 +164,23 @@ impl Visit for Fields {
 }
 
 /// Writes a line to stderr in one call (lines of concurrent writers do not interleave), and
-/// never panics (stderr may be closed).
+/// never panics (stderr may be closed). With `--idle-timeout`, the line is not taken for the
+/// command's output ([`relay::own_write`]).
 fn write_line(line: &str) {
-    let _ = std::io::stderr().lock().write_all(line.as_bytes());
+    let _ = relay::own_write(|| std::io::stderr().lock().write_all(line.as_bytes()));
+}
+
+/// stderr for tracing-subscriber's formatter, through [`relay::own_write`].
+struct OwnStderr;
+
+impl Write for OwnStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        relay::own_write(|| std::io::stderr().write(buf))
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 /// The subscriber used unless an env filter is asked for: events at or above a level go to

@@ -3,16 +3,23 @@
 //!
 //! What happens depends on what timeout-run's own stdout and stderr are (`fstat` of fd 1 and 2):
 //!
-//! - **regular file** (or block device): not relayed. The command writes to the file itself, so
-//!   its write errors are its own (ENOSPC stays ENOSPC) and a process kept by `--leftovers keep`
-//!   goes on writing there after timeout-run exits. Output is seen through inotify (`IN_MODIFY`
-//!   on the file): no copy, no periodic wake-up. Without inotify the file is relayed like the
-//!   rest (its writes go to timeout-run's own descriptor: a file does not stay full).
-//! - **pipe, FIFO, terminal, other character device**: the command writes into a pipe of the
-//!   relay, which moves it with `splice(2)` to a *private* non-blocking open file description of
-//!   the destination, obtained by reopening `/proc/self/fd/N`. The description timeout-run
-//!   inherited is shared with the calling shell and is never made non-blocking. When splice is
-//!   refused (EINVAL, ENOSYS, EPERM), the same descriptor is written with read/write.
+//! - **regular file** (or block device), **pipe, FIFO, terminal**: not relayed. The command
+//!   writes to the destination itself, so its write errors are its own (ENOSPC stays ENOSPC, a
+//!   closed reader is EPIPE at once), a slow reader slows it down exactly as without
+//!   timeout-run, and a process kept by `--leftovers keep` goes on writing there after
+//!   timeout-run exits. Output is seen through inotify (`IN_MODIFY` on the destination's inode,
+//!   `/proc/self/fd/N`, which the kernel reports for every `write`, `splice`, `vmsplice`, `tee`
+//!   and `sendfile` into it): no copy, no periodic wake-up. A pipe whose reader is slow is not
+//!   silence: at the idle deadline, [`Relay::busy_at_idle_deadline`] looks whether the
+//!   command's output still waits for its reader. Without inotify (or when the destination
+//!   cannot be watched) the destination is relayed like the rest.
+//! - **other character devices** (`/dev/null`, `/dev/full`, ...) and pipes, FIFOs and
+//!   terminals that cannot be watched: the command writes into a pipe of the relay, which moves
+//!   it with `splice(2)` to a *private* non-blocking open file description of the destination,
+//!   obtained by reopening `/proc/self/fd/N`. The description timeout-run inherited is shared
+//!   with the calling shell and is never made non-blocking. When splice is refused (EINVAL,
+//!   ENOSYS, EPERM), the same descriptor is written with read/write. A device node is not
+//!   watched: every process of the machine writes to the same `/dev/null`.
 //! - **socket**: read, then `send(MSG_DONTWAIT)` (non-blocking per call: splice into a blocking
 //!   socket would block), keeping what was not sent.
 //! - when the destination cannot be reopened (no `/proc`, permission refused), the relay writes
@@ -38,6 +45,7 @@
 
 use std::io;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
+use std::sync::atomic::{AtomicI32, AtomicUsize, Ordering};
 
 use std::time::Duration;
 
@@ -56,7 +64,15 @@ const COPY_BUFFER: usize = 256 * 1024;
 /// Bytes moved before the loop looks at signals and timers again.
 const BURST: usize = 4 * CHUNK;
 
-/// How long the watch on files rests after it saw a write. The idle timer then starts again up
+/// The inotify descriptor of the watch when timeout-run's own stderr is one of the watched
+/// destinations (-1 otherwise): its own lines there are not the command's output.
+static OWN_WATCH: AtomicI32 = AtomicI32::new(-1);
+
+/// Batches of writes the watch had seen when timeout-run wrote a line of its own, not yet
+/// counted by [`Relay::pump`].
+static SEEN_BEFORE_OWN: AtomicUsize = AtomicUsize::new(0);
+
+/// How long the watch rests after it saw a write. The idle timer then starts again up
 /// to this much after the command's last write: a bound on its error, and on the wake-ups spent
 /// on a command that writes a file all the time (at most 20 a second).
 const WATCH_PAUSE: Duration = Duration::from_millis(50);
@@ -98,11 +114,23 @@ struct Stream {
     copy: bool,
 }
 
-/// The relay of the command's stdout and stderr, and the watch on the files it writes directly.
+/// A destination the command writes itself, watched with inotify.
+struct Watched {
+    /// timeout-run's own descriptor of it (1 or 2).
+    fd: RawFd,
+    kind: Kind,
+    /// Bytes the pipe held unread when last looked at: when the watch was set, when output was
+    /// seen, at the last idle deadline. Fewer now means its reader took some since.
+    unread: i32,
+}
+
+/// The relay of the command's stdout and stderr, and the watch on the destinations it writes
+/// directly.
 pub struct Relay {
     streams: Vec<Stream>,
-    /// inotify descriptor watching the regular files the command writes directly.
+    /// inotify descriptor watching the destinations the command writes directly.
     watch: Option<OwnedFd>,
+    watched: Vec<Watched>,
     /// After a write to a watched file, the watch is not polled until then: a command writing
     /// a file in small pieces would otherwise wake timeout-run for every write.
     watch_paused_until: Option<Instant>,
@@ -181,6 +209,7 @@ impl Relay {
         let mut relay = Relay {
             streams: Vec::new(),
             watch: None,
+            watched: Vec::new(),
             watch_paused_until: None,
         };
         let stdout = relay.set_up(
@@ -196,6 +225,13 @@ impl Relay {
         } else {
             relay.set_up(&err, "stderr")?
         };
+        let stderr_watched = relay
+            .watched
+            .iter()
+            .any(|w| w.fd == err.fd || (shared && w.fd == out.fd));
+        if let (true, Some(watch)) = (stderr_watched, &relay.watch) {
+            OWN_WATCH.store(watch.as_raw_fd(), Ordering::Relaxed);
+        }
         Ok((relay, CommandEnds { stdout, stderr }))
     }
 
@@ -204,7 +240,7 @@ impl Relay {
         let plan = match dest.kind {
             Kind::Closed => return Ok(None),
             Kind::File => {
-                if self.add_watch(dest.fd) {
+                if self.add_watch(dest, name) {
                     return Ok(None);
                 }
                 Plan::Relay(Target::Shared {
@@ -213,6 +249,13 @@ impl Relay {
                 })
             }
             Kind::Socket => Plan::Relay(Target::Socket(dest.fd)),
+            Kind::Pipe | Kind::Device
+                if (dest.kind == Kind::Pipe || is_terminal(dest.fd))
+                    && splice_is_reported()
+                    && self.add_watch(dest, name) =>
+            {
+                return Ok(None);
+            }
             Kind::Pipe | Kind::Device => match crate::sys::fd::reopen_private(dest.fd) {
                 // An anonymous pipe reopens without a reader (only a FIFO says ENXIO): poll
                 // reports POLLERR for a pipe nobody reads.
@@ -253,14 +296,32 @@ impl Relay {
         Ok(Some(write))
     }
 
-    /// Watches the file open as `fd` for writes; false when inotify is not available.
-    fn add_watch(&mut self, fd: RawFd) -> bool {
+    /// Watches the destination for writes; false when inotify is not available or refuses it.
+    fn add_watch(&mut self, dest: &Destination, name: &str) -> bool {
+        let fd = dest.fd;
         if self.watch.is_none() {
             self.watch = crate::sys::fd::file_watch();
         }
-        self.watch
-            .as_ref()
-            .is_some_and(|watch| crate::sys::fd::watch_file(watch, fd))
+        let Some(watch) = &self.watch else {
+            return false;
+        };
+        if !crate::sys::fd::watch_file(watch, fd) {
+            return false;
+        }
+        tracing::debug!(
+            "the command writes its {name} itself ({}), watched with inotify",
+            match dest.kind {
+                Kind::File => "file",
+                Kind::Pipe => "pipe",
+                _ => "terminal",
+            }
+        );
+        self.watched.push(Watched {
+            fd,
+            kind: dest.kind,
+            unread: unread_bytes(dest.kind, fd),
+        });
+        true
     }
 
     /// The descriptors to poll, with the events wanted.
@@ -317,16 +378,70 @@ impl Relay {
         self.streams.iter().all(|s| s.source.is_none())
     }
 
-    /// Stops watching files: once the attempt is over, their writes mean nothing.
+    /// Stops watching: once the attempt is over, the writes mean nothing.
     pub fn stop_watching(&mut self) {
-        self.watch = None;
+        self.forget_watch();
+        self.watched.clear();
         self.watch_paused_until = None;
     }
 
-    /// Forgets the writes seen on watched files so far: called after timeout-run wrote a line
-    /// of its own to stderr, which may be one of them.
-    pub fn forget_own_writes(&mut self) {
-        self.watched_writes();
+    fn forget_watch(&mut self) {
+        if let Some(watch) = self.watch.take() {
+            let _ = OWN_WATCH.compare_exchange(
+                watch.as_raw_fd(),
+                -1,
+                Ordering::Relaxed,
+                Ordering::Relaxed,
+            );
+        }
+        SEEN_BEFORE_OWN.store(0, Ordering::Relaxed);
+    }
+
+    /// Called when the idle deadline is reached: whether the command is not idle after all,
+    /// because writes were made that the resting watch has not counted yet, or because its
+    /// output still waits for the reader of a destination it writes directly. A pipe is busy
+    /// while it is full (the command is, or will be, blocked writing) or while it holds unread
+    /// bytes and its reader took some since the last look (the command's last output or the
+    /// last idle deadline: the output is on its way); a terminal while it takes nothing
+    /// (stopped with Ctrl-S). Nothing here wakes timeout-run up: the next look is at the next
+    /// idle deadline.
+    pub fn busy_at_idle_deadline(&mut self) -> bool {
+        if self.watched_writes() + SEEN_BEFORE_OWN.swap(0, Ordering::Relaxed) > 0 {
+            self.output_seen();
+            return true;
+        }
+        let mut busy = false;
+        for w in &mut self.watched {
+            match w.kind {
+                Kind::Pipe => {
+                    let unread = readable_bytes(w.fd);
+                    let full = !writable_now(w.fd);
+                    let moving = unread > 0 && unread < w.unread;
+                    if full || moving {
+                        tracing::debug!(
+                            "fd {}: {unread} bytes wait for the reader{}: not idle",
+                            w.fd,
+                            if full { " (the pipe is full)" } else { "" }
+                        );
+                    }
+                    w.unread = unread;
+                    busy |= full || moving;
+                }
+                Kind::Device if !writable_now(w.fd) => {
+                    tracing::debug!("fd {}: the terminal takes no output: not idle", w.fd);
+                    busy = true;
+                }
+                _ => {}
+            }
+        }
+        busy
+    }
+
+    /// Output was seen: the unread bytes of the pipes are counted from now.
+    fn output_seen(&mut self) {
+        for w in &mut self.watched {
+            w.unread = unread_bytes(w.kind, w.fd);
+        }
     }
 
     /// When the loop must wake up at the latest for the relay: the end of the watch's pause.
@@ -344,27 +459,19 @@ impl Relay {
             }
             self.watch_paused_until = None;
         }
-        let seen = self.watched_writes();
+        let seen = self.watched_writes() + SEEN_BEFORE_OWN.swap(0, Ordering::Relaxed);
         if seen > 0 {
             self.watch_paused_until = Some(now.add(WATCH_PAUSE));
+            self.output_seen();
         }
         seen
     }
 
     /// Reads and counts the pending inotify events.
     fn watched_writes(&mut self) -> usize {
-        let Some(watch) = &self.watch else {
-            return 0;
-        };
-        let mut count = 0;
-        let mut buf = [0u8; 4096];
-        loop {
-            // SAFETY: reading into a local buffer of the given length.
-            let n = unsafe { libc::read(watch.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
-            if n <= 0 {
-                return count;
-            }
-            count += 1;
+        match &self.watch {
+            Some(watch) => drain(watch.as_raw_fd()),
+            None => 0,
         }
     }
 
@@ -373,7 +480,7 @@ impl Relay {
     /// output or cutting off processes that still write. The keeper is not a child of
     /// timeout-run: "no child left" must keep meaning "the tree is gone".
     pub fn hand_over(mut self, subreaper: bool) {
-        self.watch = None;
+        self.forget_watch();
         if self.finished() {
             return;
         }
@@ -448,6 +555,80 @@ impl Relay {
             self.pump();
         }
     }
+}
+
+impl Drop for Relay {
+    fn drop(&mut self) {
+        self.forget_watch();
+    }
+}
+
+/// Writes a line of timeout-run's own to stderr with `write`: when stderr is a destination the
+/// command writes directly, the writes the watch saw before are counted as the command's, and
+/// the one `write` makes is not. A write of the command made at the very same moment may be
+/// missed.
+pub fn own_write<R>(write: impl FnOnce() -> R) -> R {
+    let watch = OWN_WATCH.load(Ordering::Relaxed);
+    if watch < 0 {
+        return write();
+    }
+    SEEN_BEFORE_OWN.fetch_add(drain(watch), Ordering::Relaxed);
+    let result = write();
+    drain(watch);
+    result
+}
+
+/// Reads the pending events of a non-blocking inotify descriptor; returns how many reads found
+/// some.
+fn drain(watch: RawFd) -> usize {
+    let mut count = 0;
+    let mut buf = [0u8; 4096];
+    loop {
+        // SAFETY: reading into a local buffer of the given length.
+        let n = unsafe { libc::read(watch, buf.as_mut_ptr().cast(), buf.len()) };
+        if n <= 0 {
+            return count;
+        }
+        count += 1;
+    }
+}
+
+/// Whether the kernel reports `splice` into a pipe or terminal to inotify (Linux 6.4 and
+/// later). Before, a command writing its pipe with splice (`pv` does) would look silent, so
+/// pipes and terminals are relayed there.
+fn splice_is_reported() -> bool {
+    // SAFETY: uname fills a local, zero-initialised buffer.
+    let mut name: libc::utsname = unsafe { std::mem::zeroed() };
+    // SAFETY: as above.
+    if unsafe { libc::uname(&mut name) } != 0 {
+        return false;
+    }
+    // SAFETY: uname NUL-terminates the field within the buffer.
+    let release = unsafe { std::ffi::CStr::from_ptr(name.release.as_ptr()) }
+        .to_string_lossy()
+        .into_owned();
+    let ok = kernel_at_least(&release, (6, 4));
+    if !ok {
+        tracing::debug!("Linux {release} does not report splice to inotify: relaying pipes");
+    }
+    ok
+}
+
+/// Whether a kernel release string (`6.18.44-generic`) is at least `major.minor`.
+fn kernel_at_least(release: &str, (major, minor): (u32, u32)) -> bool {
+    let mut parts = release
+        .split(|c: char| !c.is_ascii_digit())
+        .map(|p| p.parse::<u32>().ok());
+    match (parts.next().flatten(), parts.next().flatten()) {
+        (Some(a), Some(b)) => (a, b) >= (major, minor),
+        _ => false,
+    }
+}
+
+/// Whether `fd` is a terminal.
+fn is_terminal(fd: RawFd) -> bool {
+    // SAFETY: isatty only queries the descriptor.
+    unsafe { libc::isatty(fd) == 1 }
 }
 
 impl Stream {
@@ -628,10 +809,34 @@ fn reader_gone(fd: RawFd) -> bool {
     n > 0 && p.revents & libc::POLLERR != 0
 }
 
+/// Bytes waiting in a watched pipe (0 for other kinds).
+fn unread_bytes(kind: Kind, fd: RawFd) -> i32 {
+    if kind == Kind::Pipe {
+        readable_bytes(fd)
+    } else {
+        0
+    }
+}
+
 /// Bytes waiting in a pipe.
 fn readable_bytes(fd: RawFd) -> i32 {
     let mut n: libc::c_int = 0;
     // SAFETY: FIONREAD writes one int.
     let r = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
     if r < 0 { 0 } else { n }
+}
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kernel_releases_compare_by_major_and_minor() {
+        assert!(kernel_at_least("6.18.44-fc-v669", (6, 4)));
+        assert!(kernel_at_least("6.4.0", (6, 4)));
+        assert!(kernel_at_least("7.0", (6, 4)));
+        assert!(!kernel_at_least("6.3.13-arch1", (6, 4)));
+        assert!(!kernel_at_least("5.14.0-427.el9.x86_64", (6, 4)));
+        assert!(!kernel_at_least("4.18.0", (6, 4)));
+        assert!(!kernel_at_least("garbage", (6, 4)));
+    }
 }

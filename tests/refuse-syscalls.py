@@ -29,6 +29,7 @@ NUMBERS.update(
             "signalfd4": 289,
             "pipe2": 293,
             "prctl": 157,
+            "inotify_init1": 294,
         },
         "aarch64": {
             "clone": 220,
@@ -38,6 +39,7 @@ NUMBERS.update(
             "signalfd4": 74,
             "pipe2": 59,
             "prctl": 167,
+            "inotify_init1": 26,
         },
         "riscv64": {"splice": 76},
     }.get(os.uname().machine, {})

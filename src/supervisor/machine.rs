@@ -212,6 +212,12 @@ impl Machine {
         }
     }
 
+    /// Whether an [`Event::Tick`] at `now` would end the command for idleness: the driver then
+    /// looks once more whether it is really silent.
+    pub fn idle_due(&self, now: Instant) -> bool {
+        self.phase == Phase::Running && self.idle_at.is_some_and(|d| now >= d)
+    }
+
     /// When the driver must wake the machine with [`Event::Tick`] at the latest.
     pub fn next_wakeup(&self) -> Option<Instant> {
         let timers = match self.phase {
@@ -1094,14 +1100,23 @@ mod tests {
         };
         let mut m = machine(s);
         assert_eq!(m.next_wakeup(), Some(at(1_000)));
+        assert!(!m.idle_due(at(800)));
         m.handle(Event::Output, at(800));
         assert_eq!(m.next_wakeup(), Some(at(1_800)));
+        assert!(!m.idle_due(at(1_000)));
         assert!(m.handle(Event::Tick, at(1_000)).is_empty());
+        assert!(m.idle_due(at(1_800)));
+        // The driver found the command busy at the deadline (a full pipe): one more period.
+        m.handle(Event::Output, at(1_800));
+        assert!(!m.idle_due(at(1_800)));
+        assert_eq!(m.next_wakeup(), Some(at(2_800)));
         let idle = StopReason::Expired(Expiry::Idle);
         assert_eq!(
-            m.handle(Event::Tick, at(1_800))[..2],
+            m.handle(Event::Tick, at(2_800))[..2],
             [Action::AtTimeout, send(TERM, Why::Stop(idle))]
         );
+        // Once stopping, idleness is no longer due.
+        assert!(!m.idle_due(at(10_000)));
     }
 
     #[test]

@@ -201,7 +201,7 @@ impl<'a> Supervisor<'a> {
                 let moved = (!ready.extra.is_empty() || ready.timer) && r.pump() > 0;
                 // While the destination does not take what the command wrote, the command is
                 // not idle: its reader is slow.
-                if moved || r.holding() {
+                if moved || r.holding() || (machine.idle_due(now) && r.busy_at_idle_deadline()) {
                     queue.push(Event::Output);
                 }
             }
@@ -340,10 +340,6 @@ impl<'a> Supervisor<'a> {
                             reason: report::reason(Why::Stop(reason)),
                             at: Instant::now().since(start),
                         });
-                    }
-                    if let (Action::Heartbeat { .. }, Some(r)) = (action, relay.as_mut()) {
-                        // The line went to stderr, which may be a watched file.
-                        r.forget_own_writes();
                     }
                 }
             }

@@ -106,11 +106,16 @@ fn the_hook_runs_before_the_stop_signal_with_the_trees_pids() {
          echo pids=$TIMEOUT_RUN_PIDS >> {0}; echo hook output",
         out.display()
     );
+    // The timeout is forced with SIGALRM once the helper is ready, so a slow start cannot race
+    // it.
     let args = with_helper(
-        &["--on-timeout", &hook, "-g", "5", "0.5"],
+        &["--on-timeout", &hook, "-g", "5", "30"],
         &["trap", "TERM", "3", "spawn", "2", "ready", "sleep", "30"],
     );
-    let f = run(args);
+    let mut r = spawn(args);
+    r.wait_for_line("ready");
+    r.signal(libc::SIGALRM);
+    let f = r.finish();
     f.assert_code(124)
         .assert_stdout_contains("got SIGTERM")
         .assert_stderr_contains("hook output");

@@ -11,6 +11,7 @@ mod config;
 mod duration;
 mod events;
 mod exit;
+mod generate;
 mod log;
 mod machine;
 mod mounts;

@@ -82,15 +82,32 @@ const CASES: &[(&str, &str)] = &[
     ("timeout-run --leftovers ke", "timeout-run --leftovers keep"),
 ];
 
+/// What elvish must complete (clap_complete's elvish script knows the options only; the values,
+/// signal names above all, are added by timeout-run's generator).
+const ELVISH_CASES: &[(&str, &str)] = &[
+    ("timeout-run -s WIN", "timeout-run -s WINCH"),
+    ("timeout-run --signal WIN", "timeout-run --signal WINCH"),
+    ("timeout-run --leftovers ke", "timeout-run --leftovers keep"),
+    ("timeout-run --contain cg", "timeout-run --contain cgroup"),
+    ("timeout-run --preserve-st", "timeout-run --preserve-status"),
+];
+
 /// A private tmux server running one interactive shell in a scratch directory; killed on drop.
 struct Session {
     socket: String,
+    /// The keys that empty the line and the screen.
+    clear: &'static [&'static str],
     _dir: tempfile::TempDir,
 }
 
 impl Session {
     /// Starts `shell` in tmux, set up by `rc` (which receives the scratch directory), or skips.
-    fn start(test: &str, needs: &[&str], rc: impl Fn(&Path) -> String) -> Option<Session> {
+    fn start(
+        test: &str,
+        needs: &[&str],
+        clear: &'static [&'static str],
+        rc: impl Fn(&Path) -> String,
+    ) -> Option<Session> {
         if Command::new("tmux").arg("-V").output().is_err() {
             skip(test, "tmux is not installed");
             return None;
@@ -130,7 +147,11 @@ impl Session {
         }
         let launch = rc(dir.path());
         let socket = format!("timeout-run-completion-{}-{test}", std::process::id());
-        let session = Session { socket, _dir: dir };
+        let session = Session {
+            socket,
+            clear,
+            _dir: dir,
+        };
         let ok = session
             .tmux(&[
                 "-f",
@@ -205,8 +226,9 @@ impl Session {
 
     /// Types `typed` at an empty prompt, presses Tab, and checks the line becomes `want`.
     fn complete(&self, typed: &str, want: &str) -> Result<(), String> {
-        self.keys(&["C-u"]);
-        self.keys(&["C-l"]);
+        for key in self.clear {
+            self.keys(&[key]);
+        }
         self.wait_line(">", Duration::from_secs(10))
             .map_err(|line| format!("no empty prompt: {line:?}\n{}", self.screen()))?;
         self.keys(&["-l", typed]);
@@ -225,8 +247,8 @@ impl Session {
     }
 
     /// Runs every case; fails with all the lines that did not complete.
-    fn check_all(&self, shell: &str) {
-        let failures: Vec<String> = CASES
+    fn check_all(&self, shell: &str, cases: &[(&str, &str)]) {
+        let failures: Vec<String> = cases
             .iter()
             .filter_map(|(typed, want)| self.complete(typed, want).err())
             .collect();
@@ -234,7 +256,7 @@ impl Session {
             failures.is_empty(),
             "{shell}: {} of {} completions failed:\n{}",
             failures.len(),
-            CASES.len(),
+            cases.len(),
             failures.join("\n")
         );
     }
@@ -261,6 +283,7 @@ fn bash_completes_signals_commands_and_their_arguments() {
     let Some(session) = Session::start(
         "bash_completes_signals_commands_and_their_arguments",
         &["bash", bash_completion],
+        &["C-u", "C-l"],
         |dir| {
             let rc = dir.join("bashrc");
             std::fs::write(
@@ -283,7 +306,7 @@ fn bash_completes_signals_commands_and_their_arguments() {
     ) else {
         return;
     };
-    session.check_all("bash");
+    session.check_all("bash", CASES);
 }
 
 #[test]
@@ -291,6 +314,7 @@ fn zsh_completes_signals_commands_and_their_arguments() {
     let Some(session) = Session::start(
         "zsh_completes_signals_commands_and_their_arguments",
         &["zsh"],
+        &["C-u", "C-l"],
         |dir| {
             let functions = dir.join("functions");
             std::fs::create_dir_all(&functions).unwrap();
@@ -320,7 +344,7 @@ fn zsh_completes_signals_commands_and_their_arguments() {
     ) else {
         return;
     };
-    session.check_all("zsh");
+    session.check_all("zsh", CASES);
 }
 
 #[test]
@@ -328,6 +352,7 @@ fn fish_completes_signals_commands_and_their_arguments() {
     let Some(session) = Session::start(
         "fish_completes_signals_commands_and_their_arguments",
         &["fish"],
+        &["C-u", "C-l"],
         |dir| {
             let init = dir.join("init.fish");
             std::fs::write(
@@ -353,7 +378,38 @@ fn fish_completes_signals_commands_and_their_arguments() {
     ) else {
         return;
     };
-    session.check_all("fish");
+    session.check_all("fish", CASES);
+}
+
+#[test]
+fn elvish_completes_options_values_and_signals() {
+    let Some(session) = Session::start(
+        "elvish_completes_options_values_and_signals",
+        &["elvish"],
+        // Ctrl-L opens elvish's location mode.
+        &["C-u"],
+        |dir| {
+            let rc = dir.join("config/elvish/rc.elv");
+            std::fs::create_dir_all(rc.parent().unwrap()).unwrap();
+            std::fs::write(
+                &rc,
+                format!(
+                    "set edit:prompt = {{ put '> ' }}\nset edit:rprompt = {{ }}\n\
+                 eval (slurp < {script})\ncd {work}\n",
+                    script = quoted(&completion_file("timeout-run.elv")),
+                    work = quoted(&dir.join("work")),
+                ),
+            )
+            .unwrap();
+            format!(
+                "env HOME={home} XDG_CONFIG_HOME={home}/config XDG_DATA_HOME={home} TERM=xterm elvish",
+                home = quoted(dir)
+            )
+        },
+    ) else {
+        return;
+    };
+    session.check_all("elvish", ELVISH_CASES);
 }
 
 /// `timeout-run --generate WHAT` prints exactly the committed file (which the xtask test keeps

@@ -120,6 +120,46 @@ def tree_stop(tools, n):
     return out
 
 
+def cgroup2_dir():
+    """This process's cgroup directory in the v2 hierarchy, or None."""
+    try:
+        with open("/proc/self/mountinfo") as f:
+            mount = next(l.split(" - ")[0].split()[4] for l in f if " - cgroup2 " in l)
+        with open("/proc/self/cgroup") as f:
+            own = next(l[3:].strip() for l in f if l.startswith("0::"))
+    except (OSError, StopIteration):
+        return None
+    return os.path.join(mount, own.lstrip("/"))
+
+
+def tree_floor(n):
+    """The kernel's floor for the same tree: no supervisor, every process in a cgroup killed by
+    one write to cgroup.kill, timed until the cgroup is empty (root only)."""
+    parent = cgroup2_dir()
+    if parent is None or os.geteuid() != 0:
+        return None
+    times = []
+    for i in range(n):
+        cg = os.path.join(parent, f"bench-floor-{os.getpid()}-{i}")
+        os.mkdir(cg)
+        p = subprocess.Popen(["sh", "-c", f"echo $$ > {cg}/cgroup.procs; {TREE}"],
+                             stdout=subprocess.PIPE, stderr=subprocess.DEVNULL)
+        p.stdout.readline()
+        time.sleep(0.2)
+        start = time.perf_counter()
+        with open(os.path.join(cg, "cgroup.kill"), "w") as f:
+            f.write("1")
+        while True:
+            with open(os.path.join(cg, "cgroup.events")) as f:
+                if "populated 0" in f.read():
+                    break
+        times.append(time.perf_counter() - start)
+        p.wait()
+        os.rmdir(cg)
+        time.sleep(0.2)
+    return median_ms(times)
+
+
 def relay_throughput(binary, size_mb):
     """--idle-timeout relay against one more `cat` hop, both between two pipes."""
     src = f"head -c {size_mb}M /dev/zero"
@@ -136,10 +176,23 @@ def relay_throughput(binary, size_mb):
     return {name: statistics.median(v) for name, v in out.items()}
 
 
+def print_tree(tools, n):
+    floor = tree_floor(n)
+    t = tree_stop(tools, n)
+    print("300-process tree (50 setsid'd): stop signal to exit, median ms; survivors (max):")
+    if floor is not None:
+        print(f"  {'kernel floor':20} {floor:8.2f} ms   (one cgroup.kill write, no supervisor)")
+    for name, (ms, alive) in t.items():
+        ratio = f"   {ms / floor:.2f}x the floor" if floor else ""
+        print(f"  {name:20} {ms:8.2f} ms   survivors: {alive}{ratio}")
+    print()
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/timeout-run"))
     ap.add_argument("--quick", action="store_true")
+    ap.add_argument("--only", choices=["tree"], help="measure one figure only")
     ap.add_argument("--extra", action="append", default=[], metavar="LABEL=PATH",
                     help="another timeout-run build (e.g. a static one) for the start-up figure")
     args = ap.parse_args()
@@ -149,6 +202,9 @@ def main():
     tools = {"timeout-run": [args.bin], "timeout-run -c group": [args.bin, "--contain", "group"],
              "GNU timeout": [gnu]}
     n = 60 if args.quick else 300
+    if args.only == "tree":
+        print_tree(tools, 10)
+        return
     print(f"# timeout-run vs GNU timeout ({subprocess.run([gnu, '--version'], capture_output=True, text=True).stdout.splitlines()[0]})")
     print(f"# {os.cpu_count()} CPUs, {n} start-up runs each, interleaved\n")
 
@@ -180,11 +236,7 @@ def main():
         print(f"  {name:20} {cs:4d} context switches   VmHWM {hwm} KiB ({hwm / 1024:.2f} MiB)")
     print()
 
-    t = tree_stop(tools, 3 if args.quick else 5)
-    print("300-process tree (50 setsid'd): stop signal to exit, median ms; survivors (max):")
-    for name, (ms, alive) in t.items():
-        print(f"  {name:20} {ms:8.2f} ms   survivors: {alive}")
-    print()
+    print_tree(tools, 3 if args.quick else 5)
 
     r = relay_throughput(args.bin, 512 if args.quick else 2048)
     print("relay throughput between two pipes, GB/s (median of 3):")

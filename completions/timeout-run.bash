@@ -23,7 +23,7 @@ _timeout__run() {
 
     case "${cmd}" in
         timeout__run)
-            opts="-t -s -k -g -p -f -v -q -h -V --timeout --deadline --signal --kill-after --grace --no-kill --preserve-status --foreground --contain --leftovers --idle-timeout --retries --retry-delay --retry-on --heartbeat --report --verbose --quiet --generate --help --version"
+            opts="-t -s -k -g -p -f -v -q -h -V --timeout --deadline --signal --kill-after --grace --no-kill --preserve-status --foreground --contain --leftovers --idle-timeout --retries --retry-delay --retry-on --heartbeat --on-timeout --report --verbose --quiet --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -93,6 +93,10 @@ _timeout__run() {
                     COMPREPLY=($(compgen -f "${cur}"))
                     return 0
                     ;;
+                --on-timeout)
+                    COMPREPLY=($(compgen -f "${cur}"))
+                    return 0
+                    ;;
                 --report)
                     local oldifs
                     if [ -n "${IFS+x}" ]; then
@@ -130,7 +134,7 @@ fi
 
 # The command and its arguments: completed as commands (bash-completion's _command_offset).
 _timeout_run_with_command() {
-    local i=1 word limit= dashdash= with_values=" -t --timeout --deadline -s --signal -g -k --grace --kill-after --contain --leftovers --idle-timeout --retries --retry-delay --retry-on --heartbeat --report --generate " limits=" -t --timeout --deadline "
+    local i=1 word limit= dashdash= with_values=" -t --timeout --deadline -s --signal -g -k --grace --kill-after --contain --leftovers --idle-timeout --retries --retry-delay --retry-on --heartbeat --on-timeout --report --generate " limits=" -t --timeout --deadline "
     while [[ $i -lt $COMP_CWORD ]]; do
         word=${COMP_WORDS[i]}
         case $word in

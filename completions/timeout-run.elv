@@ -42,6 +42,7 @@ set edit:completion:arg-completer[timeout-run] = {|@words|
             cand --retry-delay 'Pause between attempts'
             cand --retry-on 'Which failures are retried'
             cand --heartbeat 'Print a progress line on stderr at this interval'
+            cand --on-timeout 'At a timeout, before the stop signal, run CMD through ''sh -c'' (TIMEOUT_RUN_PID and TIMEOUT_RUN_PIDS name the tree; its output goes to stderr), for stack dumps'
             cand --report 'Write a JSON summary to PATH (''-'' for stderr)'
             cand --generate 'Print the man page or a shell''s completion script on stdout, and exit'
             cand --no-kill 'Never escalate to SIGKILL (GNU timeout''s behaviour without -k)'

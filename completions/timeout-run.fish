@@ -78,6 +78,7 @@ complete -c timeout-run -l retry-on -d 'Which failures are retried' -r -f -a "an
 timeout\t'Only time-outs (deadline or idle)'
 error\t'Only failures that are not time-outs'"
 complete -c timeout-run -l heartbeat -d 'Print a progress line on stderr at this interval' -r
+complete -c timeout-run -l on-timeout -d 'At a timeout, before the stop signal, run CMD through \'sh -c\' (TIMEOUT_RUN_PID and TIMEOUT_RUN_PIDS name the tree; its output goes to stderr), for stack dumps' -r -f -a "(__fish_complete_command)"
 complete -c timeout-run -l report -d 'Write a JSON summary to PATH (\'-\' for stderr)' -r -F
 complete -c timeout-run -l generate -d 'Print the man page or a shell\'s completion script on stdout, and exit' -r -f -a "man\t'The man page (roff)'
 bash\t'bash completion (needs the bash-completion package to complete the command\'s arguments)'
@@ -97,7 +98,7 @@ complete -c timeout-run -s V -l version -d 'Print version'
 function __timeout_run_complete_command
     set -l tokens (commandline -opc)
     set -e tokens[1]
-    set -l with_values -t --timeout --deadline -s --signal -g -k --grace --kill-after --contain --leftovers --idle-timeout --retries --retry-delay --retry-on --heartbeat --report --generate
+    set -l with_values -t --timeout --deadline -s --signal -g -k --grace --kill-after --contain --leftovers --idle-timeout --retries --retry-delay --retry-on --heartbeat --on-timeout --report --generate
     set -l limits -t --timeout --deadline
     set -l limit 0
     # Skip the options (and their values) before the first operand.

@@ -126,6 +126,11 @@ pub struct Cli {
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub heartbeat: Option<String>,
 
+    /// At a timeout, before the stop signal, run CMD through 'sh -c' (TIMEOUT_RUN_PID and
+    /// TIMEOUT_RUN_PIDS name the tree; its output goes to stderr), for stack dumps
+    #[arg(long, value_name = "CMD", value_hint = clap::ValueHint::CommandString)]
+    pub on_timeout: Option<OsString>,
+
     /// Write a JSON summary to PATH ('-' for stderr)
     #[arg(long, value_name = "PATH", value_hint = clap::ValueHint::FilePath)]
     pub report: Option<std::path::PathBuf>,

@@ -49,6 +49,8 @@ pub struct Config {
     pub retry_on: RetryOn,
     /// Progress line interval; `None` = no heartbeat.
     pub heartbeat: Option<Duration>,
+    /// Run through `sh -c` at a timeout, before the stop signal (`--on-timeout`).
+    pub on_timeout: Option<OsString>,
     /// Where the JSON report goes (`-` = stderr).
     pub report: Option<PathBuf>,
     /// How much timeout-run says on stderr.
@@ -260,6 +262,7 @@ impl Config {
                 RetryOnArg::Error => RetryOn::Error,
             },
             heartbeat,
+            on_timeout: cli.on_timeout.filter(|c| !c.is_empty()),
             report: cli.report,
             verbosity,
         })

@@ -44,14 +44,18 @@ pub fn parse(text: &str) -> Result<Duration, InvalidDuration> {
     }
     // As GNU does: a number written with the locale's decimal point (`1,5` in a French locale).
     // Only asked for when everything else failed, so the common path never loads a locale.
-    if let Some(point) = locale_decimal_point().filter(|p| *p != '.')
-        && text.contains(point)
-        && !text.contains('.')
-        && let Some(seconds) = parse_gnu(&text.replacen(point, ".", 1))
-    {
+    if let Some(seconds) = locale_decimal_point().and_then(|point| parse_localized(text, point)) {
         return from_secs_f64(seconds).ok_or_else(invalid);
     }
     Err(invalid())
+}
+
+/// GNU's form with `point` as the decimal point instead of `.` (which is then not accepted).
+fn parse_localized(text: &str, point: char) -> Option<f64> {
+    if point == '.' || !text.contains(point) || text.contains('.') {
+        return None;
+    }
+    parse_gnu(&text.replacen(point, ".", 1))
 }
 
 /// Formats a duration for messages as a person would write it: `4m 59s`, `2.5s`, `250ms`,
@@ -316,6 +320,16 @@ mod tests {
         // An exponent then a unit.
         assert_eq!(ok("1e1m"), Duration::from_secs(600));
         assert_eq!(ok("1e+1s"), Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_locales_decimal_point_replaces_the_dot() {
+        assert_eq!(parse_localized("1,5", ','), Some(1.5));
+        assert_eq!(parse_localized("1,5m", ','), Some(90.0));
+        assert_eq!(parse_localized("1.5", ','), None);
+        assert_eq!(parse_localized("1,5.0", ','), None);
+        assert_eq!(parse_localized("1,5", '.'), None);
+        assert_eq!(parse_localized("1,2,3", ','), None);
     }
 
     #[test]

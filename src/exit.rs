@@ -1,6 +1,7 @@
 //! The exit-status policy (SPEC §6): the only place that knows 124, 125, 126, 127, and when
 //! timeout-run re-raises a signal instead of exiting.
 
+use crate::outcome::{Outcome, SpawnFailure, Status};
 use crate::signal::Signal;
 
 /// A timer (deadline or idle timeout) ended the command.
@@ -11,62 +12,6 @@ pub const FAILURE: u8 = 125;
 pub const NOT_EXECUTABLE: u8 = 126;
 /// The command was not found.
 pub const NOT_FOUND: u8 = 127;
-
-/// How the command's process ended, as `waitpid` tells it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Status {
-    /// Exited with this code.
-    Code(i32),
-    /// Killed by this signal.
-    Signal(Signal),
-}
-
-impl Status {
-    /// The status a shell reports for it: the code, or 128 + the signal number.
-    pub fn shell_code(self) -> u8 {
-        match self {
-            Status::Code(code) => (code & 0xff) as u8,
-            Status::Signal(sig) => (128 + sig.raw()).min(255) as u8,
-        }
-    }
-}
-
-/// Why spawning failed, as far as the exit status cares.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum SpawnFailure {
-    /// No such command (ENOENT): 127.
-    NotFound,
-    /// Found but not executable (EACCES, ENOEXEC, ...): 126.
-    NotExecutable,
-    /// The supervisor could not start it for a reason of its own (fd exhaustion, fork failed): 125.
-    Internal,
-}
-
-/// What timer ended the command.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Expiry {
-    /// `--timeout`, `--deadline` or an inherited deadline.
-    Deadline,
-    /// `--idle-timeout`.
-    Idle,
-}
-
-/// How a run ended: the input of the exit policy and of the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Outcome {
-    /// The command ended on its own (exited, or was killed by a signal timeout-run did not send).
-    Finished(Status),
-    /// A timer fired and the stop sequence ended the tree.
-    TimedOut { expiry: Expiry, status: Status },
-    /// timeout-run received a termination signal and stopped the tree.
-    /// (No status when the signal came between attempts, with no command running.)
-    Cancelled {
-        signal: Signal,
-        status: Option<Status>,
-    },
-    /// The command never ran.
-    SpawnFailed(SpawnFailure),
-}
 
 /// What timeout-run does last.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -142,6 +87,7 @@ fn raise_default(signal: Signal) {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::outcome::Expiry;
 
     const TERM: Signal = Signal::TERM;
     const KILL: Signal = Signal::KILL;

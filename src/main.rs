@@ -5,17 +5,13 @@
 
 mod cli;
 mod clock;
-#[cfg(target_os = "linux")]
-mod clone;
 mod config;
 mod duration;
-mod events;
 mod exit;
 mod generate;
+mod hook;
 mod log;
-mod machine;
-mod mounts;
-mod process;
+mod outcome;
 #[cfg(test)]
 mod proptests;
 mod relay;
@@ -24,8 +20,8 @@ mod run;
 mod signal;
 mod startup;
 mod supervisor;
+mod sys;
 mod terminal;
-mod tree;
 
 /// The C entry point. Without std's runtime set-up, std still works (`std::process::exit`
 /// flushes); the arguments are taken from `argv` here rather than from `std::env::args_os`,

@@ -11,8 +11,10 @@ use serde::Serialize;
 
 use crate::clock;
 use crate::config::{Config, display_os};
-use crate::exit::{Exit, Expiry, Outcome, Status};
-use crate::supervisor::{Attempt, SentSignal};
+use crate::exit::Exit;
+use crate::outcome::{Attempt, Resources, SentSignal};
+use crate::outcome::{Expiry, Outcome, Status, StopReason, Why};
+use crate::sys::census;
 
 /// Where the report goes.
 pub enum Destination {
@@ -99,6 +101,10 @@ pub struct Report {
     pub attempts: usize,
     pub containment: Option<&'static str>,
     pub rusage: Rusage,
+    /// CPU and peak memory of the tree, all attempts together.
+    pub resources: Option<Resources>,
+    /// The tree when the last timeout fired, before the stop signal (null without a timeout).
+    pub tree_at_timeout: Option<Vec<census::Process>>,
     /// One entry per attempt, in order.
     pub runs: Vec<Run>,
 }
@@ -133,6 +139,8 @@ pub struct Run {
     pub signals_sent: Vec<SignalRecord>,
     pub escalated: bool,
     pub leftovers_killed: usize,
+    pub resources: Option<Resources>,
+    pub tree_at_timeout: Option<Vec<census::Process>>,
 }
 
 /// The `outcome` word of an outcome.
@@ -217,6 +225,11 @@ pub fn build(
         attempts: attempts.len(),
         containment: last.and_then(|a| a.mechanism).map(|m| m.name()),
         rusage,
+        resources: total(attempts),
+        tree_at_timeout: attempts
+            .iter()
+            .rev()
+            .find_map(|a| a.tree_at_timeout.clone()),
         runs: attempts
             .iter()
             .map(|a| Run {
@@ -231,7 +244,94 @@ pub fn build(
                 signals_sent: signals(&a.signals_sent),
                 escalated: a.escalated,
                 leftovers_killed: a.leftovers_killed,
+                resources: a.resources,
+                tree_at_timeout: a.tree_at_timeout.clone(),
             })
             .collect(),
+    }
+}
+
+/// The attempts' resources together: times added up, the highest peak.
+fn total(attempts: &[Attempt]) -> Option<Resources> {
+    attempts
+        .iter()
+        .filter_map(|a| a.resources)
+        .reduce(|a, b| Resources {
+            wall_s: a.wall_s + b.wall_s,
+            user_s: a.user_s + b.user_s,
+            system_s: a.system_s + b.system_s,
+            peak_rss_kib: a.peak_rss_kib.max(b.peak_rss_kib),
+            cpu_source: if a.cpu_source == b.cpu_source {
+                a.cpu_source
+            } else {
+                "mixed"
+            },
+            memory_source: if a.memory_source == b.memory_source {
+                a.memory_source
+            } else {
+                "mixed"
+            },
+        })
+}
+
+// ---- The wording of messages about signals and statuses -------------------------------------
+
+/// `3 processes`, `1 process`.
+pub fn plural(n: usize, one: &str, many: &str) -> String {
+    format!("{n} {}", if n == 1 { one } else { many })
+}
+
+/// `, 3 processes` after a mechanism, or nothing when the count is unknown (a whole group).
+pub fn count(reached: Option<usize>) -> String {
+    match reached {
+        Some(1) => ", 1 process".to_owned(),
+        Some(n) => format!(", {n} processes"),
+        None => String::new(),
+    }
+}
+
+/// `exited with status 3`, `was killed by SIGTERM`.
+pub fn describe_status(status: Status) -> String {
+    match status {
+        Status::Code(code) => format!("exited with status {code}"),
+        Status::Signal(signal) => format!("was killed by {signal}"),
+    }
+}
+
+/// Why a signal was sent, for `-vv`.
+pub fn explain(why: Why, grace: Option<Duration>) -> String {
+    let stop = |reason: StopReason| match reason {
+        StopReason::Expired(Expiry::Deadline) => "timed out".to_owned(),
+        StopReason::Expired(Expiry::Idle) => "no output for too long".to_owned(),
+        StopReason::Cancelled(s) => format!("timeout-run received {s}"),
+        StopReason::Leftovers => "leftovers after the command exited".to_owned(),
+    };
+    match why {
+        Why::Stop(r) => stop(r),
+        Why::Forward => "relaying a signal timeout-run received".to_owned(),
+        Why::GraceOver(r) => format!(
+            "{}; grace period of {} over",
+            stop(r),
+            crate::duration::display(grace.unwrap_or_default())
+        ),
+        Why::Insisted(r) => format!("{}, received again", stop(r)),
+        Why::Retry(r) => format!("{}; part of the tree was still there", stop(r)),
+    }
+}
+
+/// Why a signal was sent, as the report's `reason` names it.
+pub fn reason(why: Why) -> &'static str {
+    let stop = |r: StopReason| match r {
+        StopReason::Expired(Expiry::Deadline) => "timeout",
+        StopReason::Expired(Expiry::Idle) => "idle_timeout",
+        StopReason::Cancelled(_) => "cancelled",
+        StopReason::Leftovers => "leftovers",
+    };
+    match why {
+        Why::Stop(r) => stop(r),
+        Why::Forward => "forwarded",
+        Why::GraceOver(_) => "grace_expired",
+        Why::Insisted(_) => "repeated_signal",
+        Why::Retry(_) => "kill_retry",
     }
 }

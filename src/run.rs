@@ -8,11 +8,13 @@ use crate::cli::{Cli, NoRun};
 use crate::clock;
 use crate::config::{self, Config, ConfigError, RetryOn};
 use crate::duration;
-use crate::exit::{self, Exit, Outcome, SpawnFailure, Status};
+use crate::exit::{self, Exit};
 use crate::generate;
 use crate::log;
+use crate::outcome::Attempt;
+use crate::outcome::{Outcome, SpawnFailure, Status};
 use crate::report::{self, Destination, Rusage};
-use crate::supervisor::{Attempt, Supervisor};
+use crate::supervisor::Supervisor;
 
 /// Runs timeout-run on its command line (program name first) and returns how it must end.
 pub fn main(args: Vec<OsString>) -> Exit {
@@ -169,7 +171,7 @@ fn describe(outcome: Outcome) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::exit::Expiry;
+    use crate::outcome::Expiry;
     use crate::signal::Signal;
 
     #[test]

@@ -11,6 +11,8 @@
 
 use std::os::fd::{AsRawFd, BorrowedFd};
 
+use crate::signal::Signal;
+
 /// The terminal on stdin, when timeout-run runs in its foreground.
 pub struct Terminal {
     saved: libc::termios,
@@ -61,5 +63,28 @@ impl Terminal {
                 libc::tcsetattr(fd, libc::TCSANOW, &self.saved);
             }
         }
+    }
+}
+
+/// Whether stderr is a terminal (a person may be reading it).
+pub fn stderr_is_terminal() -> bool {
+    // SAFETY: isatty only queries the descriptor.
+    unsafe { libc::isatty(libc::STDERR_FILENO) == 1 }
+}
+
+/// Stops timeout-run by `signal` (default action: stop), as a job-control stop would stop any
+/// process, so the shell reports the job as it would without timeout-run. The signal is blocked
+/// for the signalfd; unblocking it with one pending delivers it before kill() returns, and it is
+/// blocked again once a SIGCONT resumes us.
+pub fn suspend_self(signal: Signal) {
+    // SAFETY: sigprocmask and kill on our own process with a local signal set; the signal's
+    // disposition is the default one (timeout-run installs no handlers), so no code runs.
+    unsafe {
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        libc::sigaddset(&mut set, signal.raw());
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        libc::kill(libc::getpid(), signal.raw());
+        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
     }
 }

@@ -4,16 +4,44 @@ kernels or under container runtimes whose filters do not know the calls.
 
 Usage: refuse-syscalls.py NAME[,NAME...] PROGRAM [ARG]...
 
-NAME is clone3, statmount or listmount.
+NAME is a system call of the table below (clone3, statmount, listmount everywhere; more on
+x86-64 and aarch64).
 """
 
 import ctypes
 import os
+import platform
 import struct
 import sys
 
 # The same numbers on every architecture (asm-generic table).
-NUMBERS = {"clone3": 435, "statmount": 457, "listmount": 458}
+NUMBERS = {"clone3": 435, "statmount": 457, "listmount": 458, "pidfd_open": 434}
+# Older calls, numbered per architecture.
+NUMBERS.update(
+    {
+        "x86_64": {
+            "poll": 7,
+            "pipe": 22,
+            "clone": 56,
+            "fork": 57,
+            "splice": 275,
+            "ppoll": 271,
+            "timerfd_create": 283,
+            "signalfd4": 289,
+            "pipe2": 293,
+            "prctl": 157,
+        },
+        "aarch64": {
+            "clone": 220,
+            "splice": 76,
+            "ppoll": 73,
+            "timerfd_create": 85,
+            "signalfd4": 74,
+            "pipe2": 59,
+            "prctl": 167,
+        },
+    }.get(platform.machine(), {})
+)
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2

@@ -53,8 +53,32 @@ fn preserve_status_reports_the_command_status() {
 #[test]
 fn command_killed_by_a_foreign_signal_is_re_raised() {
     run(["5", "sh", "-c", "kill -USR1 $$"]).assert_signal(libc::SIGUSR1);
-    // A core-dumping signal: timeout-run dies by it too, without dumping its own core.
-    let f = run(["5", "sh", "-c", "ulimit -c 0; kill -SEGV $$"]);
+}
+
+#[test]
+fn a_core_dumping_signal_is_re_raised_without_a_core_of_timeout_runs_own() {
+    // Core dumps allowed (a limit of 0 would make the check below vacuous), in a directory of
+    // our own for the `core` files the kernel may write.
+    let dir = tempdir();
+    let in_dir = |script: &str| {
+        let mut c = std::process::Command::new("sh");
+        c.current_dir(dir.path()).args([
+            "-c",
+            &format!("ulimit -c unlimited || exit 99; {script}"),
+            bin(),
+        ]);
+        start(c).finish()
+    };
+    // Control: here a process killed by SIGSEGV does dump core.
+    let control = in_dir("exec sh -c 'kill -SEGV $$'");
+    if !control.status.core_dumped_compat() {
+        return skip(
+            "a_core_dumping_signal_is_re_raised_without_a_core_of_timeout_runs_own",
+            &format!("no core dumps on this machine ({control:?})"),
+        );
+    }
+    // The command dumps its core; timeout-run dies by SIGSEGV too, without dumping its own.
+    let f = in_dir(r#"exec "$0" 5 sh -c 'kill -SEGV $$'"#);
     f.assert_signal(libc::SIGSEGV);
     assert!(!f.status.core_dumped_compat(), "{f:#?}");
 }
@@ -423,17 +447,56 @@ fn realtime_signals_are_forwarded() {
 
 #[test]
 fn sigcont_and_sigstop_of_the_tree_are_survived() {
-    // SIGCONT to timeout-run is relayed and does not end anything.
+    // The command is stopped by SIGSTOP from outside: timeout-run does not take that for an
+    // exit; SIGCONT to timeout-run is relayed, resumes it, and ends nothing.
+    let dir = tempdir();
+    let pids = dir.path().join("pids");
     let args = with_helper(
         &["-t", "30"],
-        &["log", "CONT", "ready", "sleep", "0.5", "exit", "2"],
+        &[
+            "log",
+            "CONT",
+            "pids",
+            pids.to_str().unwrap(),
+            "ready",
+            "sleep",
+            "0.5",
+            "exit",
+            "2",
+        ],
     );
     let mut r = spawn(args);
     r.wait_for_line("ready");
+    let command = read_pids(&pids)[0];
+    // SAFETY: kill(2) of the helper this test started.
+    unsafe { libc::kill(command, libc::SIGSTOP) };
+    wait_until_stopped(command);
     r.signal(libc::SIGCONT);
     r.finish()
         .assert_code(2)
         .assert_stdout_contains("got SIGCONT");
+}
+
+/// Waits (bounded) until `/proc/<pid>/stat` shows the process stopped.
+fn wait_until_stopped(pid: i32) {
+    let deadline = std::time::Instant::now() + 10 * SEC;
+    loop {
+        let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+        let state = stat
+            .rsplit(')')
+            .next()
+            .unwrap_or("")
+            .split_whitespace()
+            .next();
+        if state == Some("T") {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "{pid} never stopped: {stat}"
+        );
+        std::thread::sleep(Duration::from_millis(5));
+    }
 }
 
 // ---- spawn (SPEC §3.2) ----------------------------------------------------------------------
@@ -451,35 +514,58 @@ fn command_runs_in_its_own_process_group() {
 
 #[test]
 fn ignored_dispositions_and_blocked_mask_are_inherited() {
-    // HUP ignored (nohup), USR2 blocked: the command sees both as timeout-run received them.
-    let script = format!(
-        "trap '' HUP; exec {} 5 grep -E '^Sig(Ign|Blk)' /proc/self/status",
-        bin()
-    );
-    let f = run([
-        "5",
-        "python3",
-        "-c",
-        &format!(
-            "import signal,subprocess; signal.pthread_sigmask(signal.SIG_BLOCK, {{signal.SIGUSR2}}); \
-         subprocess.run(['sh', '-c', {script:?}])"
-        ),
-    ]);
-    let ign = f
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("SigIgn"))
-        .expect("SigIgn");
-    let blk = f
-        .stdout
-        .lines()
-        .find(|l| l.starts_with("SigBlk"))
-        .expect("SigBlk");
-    let mask = |l: &str| u64::from_str_radix(l.split_whitespace().nth(1).unwrap(), 16).unwrap();
+    // What the command sees is exactly what it would see without timeout-run: the same ignored
+    // and blocked sets, both ways (nothing missing, nothing added), except the stop signal,
+    // which is deliverable. `blocked` names the signals the parent blocks, `ignored` those it
+    // ignores.
     let bit = |sig: i32| 1u64 << (sig - 1);
-    assert_ne!(mask(ign) & bit(libc::SIGHUP), 0, "{f:#?}");
-    assert_ne!(mask(blk) & bit(libc::SIGUSR2), 0, "{f:#?}");
-    assert_eq!(mask(ign) & bit(libc::SIGTERM), 0, "{f:#?}");
+    for (blocked, ignored, stop) in [
+        (vec![libc::SIGUSR2], "HUP", "TERM"),
+        (vec![libc::SIGUSR2, libc::SIGTERM], "HUP INT", "TERM"),
+        (vec![libc::SIGUSR1], "", "USR1"),
+    ] {
+        let status = "grep -E '^Sig(Ign|Blk)' /proc/self/status";
+        let script = format!(
+            "trap '' {ignored}; {status} | sed s/^/direct-/; exec {} -s {stop} 5 {status}",
+            bin()
+        );
+        let set: Vec<String> = blocked
+            .iter()
+            .map(|s| format!("signal.Signals({s})"))
+            .collect();
+        let f = run([
+            "5",
+            "python3",
+            "-c",
+            &format!(
+                "import signal,subprocess; signal.pthread_sigmask(signal.SIG_BLOCK, {{{}}}); \
+                 subprocess.run(['sh', '-c', {script:?}])",
+                set.join(", ")
+            ),
+        ]);
+        let mask = |prefix: &str| {
+            let line = f
+                .stdout
+                .lines()
+                .find(|l| l.starts_with(prefix))
+                .unwrap_or_else(|| panic!("{prefix}: {f:#?}"));
+            u64::from_str_radix(line.split_whitespace().nth(1).unwrap(), 16).unwrap()
+        };
+        let stop_bit = bit(stop.parse::<i32>().unwrap_or(match stop {
+            "TERM" => libc::SIGTERM,
+            _ => libc::SIGUSR1,
+        }));
+        let what = format!("blocked {blocked:?}, ignored {ignored:?}, stop {stop}: {f:#?}");
+        // The parent's sets are what the test asked for.
+        for s in &blocked {
+            assert_ne!(mask("direct-SigBlk") & bit(*s), 0, "{what}");
+        }
+        if ignored.contains("HUP") {
+            assert_ne!(mask("direct-SigIgn") & bit(libc::SIGHUP), 0, "{what}");
+        }
+        assert_eq!(mask("SigBlk"), mask("direct-SigBlk") & !stop_bit, "{what}");
+        assert_eq!(mask("SigIgn"), mask("direct-SigIgn") & !stop_bit, "{what}");
+    }
 }
 
 #[test]

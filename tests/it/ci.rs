@@ -35,6 +35,8 @@ fn assert_schema(r: &Value) {
         "leftovers_killed",
         "attempts",
         "rusage",
+        "resources",
+        "tree_at_timeout",
         "runs",
     ];
     for key in keys {
@@ -49,6 +51,18 @@ fn assert_schema(r: &Value) {
     for key in ["user_s", "system_s", "max_rss_kib"] {
         assert!(r["rusage"][key].is_number(), "rusage.{key}: {r:#}");
     }
+    // Totals on every path where an attempt ran.
+    if r["attempts"].as_u64() != Some(0) {
+        for key in ["wall_s", "user_s", "system_s"] {
+            assert!(r["resources"][key].is_number(), "resources.{key}: {r:#}");
+        }
+        assert!(r["resources"]["cpu_source"].is_string(), "{r:#}");
+    }
+    assert_eq!(
+        r["tree_at_timeout"].is_array(),
+        r["timed_out"] == true,
+        "tree_at_timeout exactly on a timeout: {r:#}"
+    );
     for key in ["started_at", "ended_at"] {
         let t = r[key].as_str().unwrap();
         assert!(t.ends_with('Z') && t.contains('T'), "{key}={t}");

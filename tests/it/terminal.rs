@@ -104,6 +104,21 @@ impl Drop for Tmux {
     }
 }
 
+/// Pids of the processes named `name` whose command line contains `marker`.
+fn processes_named(name: &str, marker: &str) -> Vec<i32> {
+    let out = Command::new("pgrep")
+        .args(["-f", marker])
+        .output()
+        .expect("pgrep runs");
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .filter_map(|p| p.parse::<i32>().ok())
+        .filter(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/comm")).is_ok_and(|c| c.trim() == name)
+        })
+        .collect()
+}
+
 fn helper_cmd(actions: &str) -> String {
     format!("python3 {} {actions}", helper().display())
 }
@@ -129,18 +144,76 @@ fn ctrl_c_reaches_the_command_once_and_twice_kills_at_once() {
     let Some(t) = Tmux::start("ctrl_c_reaches_the_command_once") else {
         return;
     };
+    let marker = format!("once-{}", std::process::id());
     t.line(&format!(
         "{} -g 60 60 {}",
         bin(),
-        helper_cmd("log INT ready sleep 60")
+        helper_cmd(&format!("log INT log USR1 print {marker} ready sleep 60"))
     ));
     t.wait_for_line("ready");
     t.key("C-c");
     t.wait_for_text("got SIGINT");
-    // A relayed second copy would arrive within microseconds of the first.
-    thread::sleep(Duration::from_millis(300));
+    // A relayed second copy of Ctrl-C would be sent before timeout-run relays anything it
+    // receives later: relay USR1 through it and wait for that instead of sleeping.
+    let timeout_run = processes_named("timeout-run", &marker);
+    assert_eq!(timeout_run.len(), 1, "{timeout_run:?}");
+    // SAFETY: kill(2) of the timeout-run this test started.
+    unsafe { libc::kill(timeout_run[0], libc::SIGUSR1) };
+    t.wait_for_text("got SIGUSR1");
     let screen = t.screen();
     assert_eq!(screen.matches("got SIGINT").count(), 1, "{screen}");
+    let start = Instant::now();
+    t.key("C-c");
+    t.line("echo st=$?");
+    t.wait_for_text("st=130");
+    assert!(
+        start.elapsed() < Duration::from_secs(10),
+        "second Ctrl-C did not kill at once"
+    );
+}
+
+#[test]
+fn ctrl_c_reaches_every_process_of_the_tree_once_and_the_wait_is_explained() {
+    let Some(t) = Tmux::start("ctrl_c_reaches_every_process_of_the_tree_once") else {
+        return;
+    };
+    let dir = tempdir();
+    let script = dir.path().join("tree.py");
+    // The command survives Ctrl-C; its setsid'd descendant (outside the terminal's foreground
+    // group, which the terminal signals) logs Ctrl-C and exits.
+    std::fs::write(
+        &script,
+        r#"import os, signal, time
+r, w = os.pipe()
+if os.fork() == 0:
+    os.setsid()
+    signal.signal(signal.SIGINT, lambda *a: (os.write(1, b"daemon got SIGINT\n"), os._exit(0)))
+    os.write(w, b"x")
+    while True:
+        time.sleep(100)
+signal.signal(signal.SIGINT, lambda *a: os.write(1, b"main got SIGINT\n"))
+os.read(r, 1)
+os.write(1, b"ready\n")
+while True:
+    time.sleep(100)
+"#,
+    )
+    .unwrap();
+    t.line(&format!("{} -g 60 60 python3 {}", bin(), script.display()));
+    t.wait_for_line("ready");
+    t.key("C-c");
+    t.wait_for_text("daemon got SIGINT");
+    t.wait_for_text("main got SIGINT");
+    // The tree is still running a moment later: one line says what is going on.
+    let screen = t.wait_for_text("Ctrl-C again to kill it now");
+    assert!(
+        screen.contains("timeout-run: waiting up to ")
+            && screen.matches("Ctrl-C again").count() == 1,
+        "{screen}"
+    );
+    let screen = t.screen();
+    assert_eq!(screen.matches("main got SIGINT").count(), 1, "{screen}");
+    assert_eq!(screen.matches("daemon got SIGINT").count(), 1, "{screen}");
     let start = Instant::now();
     t.key("C-c");
     t.line("echo st=$?");

@@ -18,18 +18,7 @@ use nix::sys::timerfd::{Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 
 use crate::clock::{self, Instant};
 use crate::signal::Signal;
-
-/// What timeout-run inherited from its parent that the command must inherit too.
-#[derive(Clone, Copy)]
-pub struct Inherited {
-    /// The signal mask at start-up.
-    pub mask: libc::sigset_t,
-    /// SIGCHLD was ignored (`trap '' CHLD`); timeout-run resets it to reap, the command gets it
-    /// back ignored.
-    pub sigchld_ignored: bool,
-    /// SIGPIPE was ignored before the Rust runtime set it to ignored for its own use.
-    pub sigpipe_ignored: bool,
-}
+use crate::sys::spawn::Inherited;
 
 /// A signal read from the signalfd.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -17,7 +17,7 @@ use std::time::Duration;
 
 use crate::clock::Instant;
 use crate::config::Leftovers;
-use crate::exit::{Expiry, Outcome, Status};
+use crate::outcome::{Expiry, Outcome, Status, StopReason, Why};
 use crate::signal::Signal;
 
 /// The timings and policies the machine decides by.
@@ -41,32 +41,6 @@ pub struct Settings {
     pub shares_terminal_group: bool,
 }
 
-/// Why the stop sequence runs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum StopReason {
-    /// A timer fired.
-    Expired(Expiry),
-    /// timeout-run received this termination signal.
-    Cancelled(Signal),
-    /// The command exited; its descendants are being stopped (`--leftovers kill`).
-    Leftovers,
-}
-
-/// Why a signal is sent.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Why {
-    /// The stop sequence's signal, or its SIGCONT.
-    Stop(StopReason),
-    /// Relaying a signal timeout-run received.
-    Forward,
-    /// The grace period ended.
-    GraceOver(StopReason),
-    /// The same termination signal arrived twice: SIGKILL now.
-    Insisted(StopReason),
-    /// SIGKILL again: part of the tree was still there after the last one.
-    Retry(StopReason),
-}
-
 /// Something the driver must do.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Action {
@@ -88,6 +62,8 @@ pub enum Action {
     },
     /// SIGKILL did not empty the tree within [`KILL_PATIENCE`]: stop waiting, say what is left.
     GiveUp,
+    /// A timer fired: record the tree as it is and run `--on-timeout`, before the stop signal.
+    AtTimeout,
     /// Stop timeout-run itself by this job-control signal (Ctrl-Z at the terminal), after the
     /// tree, so the shell sees the whole job stopped.
     Suspend { signal: Signal },
@@ -454,6 +430,9 @@ impl Machine {
     fn begin_stop(&mut self, reason: StopReason, now: Instant, actions: &mut Vec<Action>) {
         self.reason = Some(reason);
         self.stop_sent = Some(self.settings.stop_signal);
+        if matches!(reason, StopReason::Expired(_)) {
+            actions.push(Action::AtTimeout);
+        }
         actions.push(Action::Send {
             signal: self.settings.stop_signal,
             why: Why::Stop(reason),
@@ -551,6 +530,28 @@ mod tests {
     }
 
     #[test]
+    fn stop_reason_says_why_the_stop_sequence_ran() {
+        let mut m = machine(settings());
+        m.handle(exited(Status::Code(0)), at(10));
+        assert_eq!(m.stop_reason(), None);
+        let mut m = machine(settings());
+        m.handle(Event::Tick, at(5_000));
+        assert_eq!(m.stop_reason(), Some(DEADLINE));
+        let mut m = machine(settings());
+        m.handle(sig(INT), at(10));
+        assert_eq!(m.stop_reason(), Some(StopReason::Cancelled(INT)));
+        let mut m = machine(settings());
+        m.handle(
+            Event::CommandExited {
+                status: Status::Code(0),
+                tree_empty: false,
+            },
+            at(10),
+        );
+        assert_eq!(m.stop_reason(), Some(StopReason::Leftovers));
+    }
+
+    #[test]
     fn early_tick_does_nothing() {
         let mut m = machine(settings());
         assert!(m.handle(Event::Tick, at(4_999)).is_empty());
@@ -564,6 +565,7 @@ mod tests {
         assert_eq!(
             actions,
             [
+                Action::AtTimeout,
                 send(TERM, Why::Stop(DEADLINE)),
                 send(CONT, Why::Stop(DEADLINE))
             ]
@@ -619,6 +621,7 @@ mod tests {
         assert_eq!(
             actions,
             [
+                Action::AtTimeout,
                 send(TERM, Why::Stop(DEADLINE)),
                 send(CONT, Why::Stop(DEADLINE)),
                 Action::Kill {
@@ -751,6 +754,7 @@ mod tests {
         assert_eq!(
             m.handle(sig(alrm), at(100)),
             [
+                Action::AtTimeout,
                 send(TERM, Why::Stop(DEADLINE)),
                 send(CONT, Why::Stop(DEADLINE))
             ]
@@ -774,7 +778,7 @@ mod tests {
             deadline: None,
             ..settings()
         });
-        assert_eq!(m.handle(sig(alrm), at(100)).len(), 2);
+        assert_eq!(m.handle(sig(alrm), at(100)).len(), 3);
         assert!(matches!(m.phase(), Phase::Stopping { .. }));
     }
 
@@ -973,8 +977,8 @@ mod tests {
         assert!(m.handle(exit, at(100)).is_empty());
         assert_eq!(m.phase(), Phase::Lingering);
         assert_eq!(
-            m.handle(Event::Tick, at(5_000))[0],
-            send(TERM, Why::Stop(DEADLINE))
+            m.handle(Event::Tick, at(5_000))[..2],
+            [Action::AtTimeout, send(TERM, Why::Stop(DEADLINE))]
         );
         m.handle(Event::TreeEmpty, at(5_010));
         assert!(matches!(m.outcome(), Some(Outcome::TimedOut { .. })));
@@ -1061,8 +1065,8 @@ mod tests {
         assert!(m.handle(Event::Tick, at(1_000)).is_empty());
         let idle = StopReason::Expired(Expiry::Idle);
         assert_eq!(
-            m.handle(Event::Tick, at(1_800))[0],
-            send(TERM, Why::Stop(idle))
+            m.handle(Event::Tick, at(1_800))[..2],
+            [Action::AtTimeout, send(TERM, Why::Stop(idle))]
         );
     }
 

@@ -2,55 +2,28 @@
 //! [`machine::Event`]s, and carries out the [`machine::Action`]s. All signalling and reaping
 //! happen on this one thread, so a reaped pid is never signalled.
 
+pub mod machine;
+
 use std::ffi::OsString;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
-use nix::unistd::Pid;
 
 use crate::clock::{self, Instant};
 use crate::config::{Config, Contain, DEADLINE_ENV, Leftovers};
 use crate::duration;
-use crate::events::{EventSource, Inherited};
-use crate::exit::{Expiry, Outcome, Status};
 use crate::log;
-use crate::machine::{Action, Event, Machine, Phase, Settings, StopReason, Why};
-use crate::process::{self, SpawnPlan};
+use crate::outcome::{Attempt, Outcome, Resources, SentSignal, Status, Why};
 use crate::relay::Relay;
+use crate::report::{self, Rusage};
 use crate::signal::Signal;
-use crate::terminal::Terminal;
-use crate::tree::{self, Cgroup, Mechanism, Tree};
-
-/// A signal timeout-run sent, for the report.
-#[derive(Debug, Clone)]
-pub struct SentSignal {
-    pub signal: Signal,
-    /// `tree` or `child`.
-    pub target: &'static str,
-    /// `timeout`, `idle_timeout`, `cancelled`, `leftovers`, `forwarded`, `grace_expired`,
-    /// `repeated_signal`.
-    pub reason: &'static str,
-    /// Seconds since the attempt started.
-    pub at: Duration,
-}
-
-/// What one run of the command did.
-#[derive(Debug, Clone)]
-pub struct Attempt {
-    pub number: u32,
-    pub outcome: Outcome,
-    pub pid: Option<i32>,
-    pub started_at: SystemTime,
-    pub ended_at: SystemTime,
-    pub duration: Duration,
-    /// The relative limit in force for this attempt (from the earliest deadline).
-    pub limit: Option<Duration>,
-    pub signals_sent: Vec<SentSignal>,
-    pub escalated: bool,
-    /// Descendants still alive when the command exited on its own, that were then stopped.
-    pub leftovers_killed: usize,
-    pub mechanism: Option<Mechanism>,
-}
+use crate::sys::census;
+use crate::sys::contain::{self, Cgroup, Mechanism, Tree};
+use crate::sys::events::EventSource;
+use crate::sys::spawn::Inherited;
+use crate::sys::spawn::{self, SpawnPlan};
+use crate::terminal::{self, Terminal};
+use machine::{Action, Event, Machine, Phase, Settings};
 
 /// Owns the signal and timer descriptors, and the terminal state, across attempts.
 pub struct Supervisor<'a> {
@@ -67,7 +40,7 @@ impl<'a> Supervisor<'a> {
         let (events, inherited) =
             EventSource::install().context("cannot set up signal handling")?;
         if !config.foreground
-            && let Err(e) = tree::become_subreaper()
+            && let Err(e) = contain::become_subreaper()
         {
             tracing::warn!("cannot become a child subreaper ({e}): orphans may escape");
         }
@@ -127,7 +100,7 @@ impl<'a> Supervisor<'a> {
         };
         let mut attempt = Attempt {
             number,
-            outcome: Outcome::SpawnFailed(crate::exit::SpawnFailure::Internal),
+            outcome: Outcome::SpawnFailed(crate::outcome::SpawnFailure::Internal),
             pid: None,
             started_at,
             ended_at: started_at,
@@ -137,17 +110,20 @@ impl<'a> Supervisor<'a> {
             escalated: false,
             leftovers_killed: 0,
             mechanism: None,
+            tree_at_timeout: None,
+            resources: None,
         };
-        let spawned = match process::spawn(plan) {
+        let usage_before = Rusage::children();
+        let spawned = match spawn::spawn(plan) {
             Ok(spawned) => spawned,
             Err(e) => {
                 log::fatal(format!("failed to run command '{name}': {}", e.reason()));
-                if let Some(c) = cgroup {
-                    let mut t = Tree::new(Pid::from_raw(0), Mechanism::Cgroup, Some(c));
-                    t.release(false);
-                }
+                // The cgroup is empty: dropping it removes it.
+                drop(cgroup);
                 attempt.outcome = Outcome::SpawnFailed(e.kind);
                 attempt.ended_at = SystemTime::now();
+                attempt.resources =
+                    Some(resources(None, usage_before, Instant::now().since(start)));
                 return Ok(attempt);
             }
         };
@@ -155,10 +131,11 @@ impl<'a> Supervisor<'a> {
         attempt.pid = Some(pid.as_raw());
 
         let (mechanism, cgroup) = match cgroup {
-            Some(c) if spawned.born_in_cgroup || joined(&c, pid) => (Mechanism::Cgroup, Some(c)),
+            Some(c) if spawned.born_in_cgroup || c.has_member(pid.as_raw()) => {
+                (Mechanism::Cgroup, Some(c))
+            }
             Some(c) => {
-                let mut t = Tree::new(pid, Mechanism::Cgroup, Some(c));
-                t.release(true);
+                c.release_keeping_members();
                 if config.contain == Contain::Cgroup {
                     // The child already runs: kill it before failing.
                     let _ = nix::sys::signal::kill(pid, nix::sys::signal::Signal::SIGKILL);
@@ -178,7 +155,7 @@ impl<'a> Supervisor<'a> {
         tracing::info!("attempt {number}: running '{name}' as pid {pid}, contained by {where_}");
         if mechanism != Mechanism::Cgroup
             && mechanism != Mechanism::Child
-            && !std::path::Path::new("/proc/self/stat").exists()
+            && !crate::sys::procfs::available()
         {
             tracing::info!(
                 "no /proc: descendants that left the command's process group (setsid) cannot be \
@@ -238,7 +215,7 @@ impl<'a> Supervisor<'a> {
                 }
             }
             if chld {
-                let reaping = process::reap();
+                let reaping = spawn::reap();
                 let mut others = false;
                 let mut leader_now = false;
                 for r in &reaping.reaped {
@@ -250,10 +227,10 @@ impl<'a> Supervisor<'a> {
                         leader_status = Some(r.status);
                         tracing::info!(
                             "command '{name}' (pid {pid}) {}",
-                            describe_status(r.status)
+                            report::describe_status(r.status)
                         );
                         if !reaping.no_children && machine.phase() == Phase::Running {
-                            leftovers_at_exit = tree::descendant_count();
+                            leftovers_at_exit = contain::descendant_count();
                         }
                         queue.push(Event::CommandExited {
                             status: r.status,
@@ -261,7 +238,11 @@ impl<'a> Supervisor<'a> {
                         });
                     } else {
                         others = true;
-                        tracing::debug!("reaped pid {} ({})", r.pid, describe_status(r.status));
+                        tracing::debug!(
+                            "reaped pid {} ({})",
+                            r.pid,
+                            report::describe_status(r.status)
+                        );
                     }
                 }
                 if others || leader_now {
@@ -298,8 +279,43 @@ impl<'a> Supervisor<'a> {
                         ),
                     }
                 }
-                for action in actions {
-                    self.execute(action, &mut tree, &mut attempt, start, &name);
+                let mut actions = actions.into_iter().peekable();
+                while let Some(action) = actions.next() {
+                    // A stop signal and the SIGCONT that follows it go out in one pass over the
+                    // tree: each process gets both, one right after the other.
+                    let paired = match (action, actions.peek()) {
+                        (
+                            Action::Send { why, .. },
+                            Some(Action::Send {
+                                signal: Signal::CONT,
+                                why: Why::Stop(reason),
+                            }),
+                        ) if matches!(why, Why::Stop(r) if r == *reason) || why == Why::Forward => {
+                            Some(*reason)
+                        }
+                        _ => None,
+                    };
+                    self.execute(
+                        action,
+                        paired.is_some(),
+                        &mut tree,
+                        &mut attempt,
+                        start,
+                        &name,
+                    );
+                    if let Some(reason) = paired {
+                        actions.next();
+                        attempt.signals_sent.push(SentSignal {
+                            signal: Signal::CONT,
+                            target: if tree.mechanism() == Mechanism::Child {
+                                "child"
+                            } else {
+                                "tree"
+                            },
+                            reason: report::reason(Why::Stop(reason)),
+                            at: Instant::now().since(start),
+                        });
+                    }
                 }
             }
         }
@@ -307,6 +323,19 @@ impl<'a> Supervisor<'a> {
         if let Some(r) = relay.as_mut() {
             r.drain();
         }
+        let wall = Instant::now().since(start);
+        let resources = resources(Some(&tree), usage_before, wall);
+        tracing::info!(
+            "attempt {number} used {} user + {} system CPU{} ({})",
+            duration::display(Duration::from_secs_f64(resources.user_s)),
+            duration::display(Duration::from_secs_f64(resources.system_s)),
+            resources
+                .peak_rss_kib
+                .map(|k| format!(", peak memory {}", census::memory(k)))
+                .unwrap_or_default(),
+            resources.cpu_source
+        );
+        attempt.resources = Some(resources);
         tree.release(config.leftovers == Leftovers::Keep && machine.stop_reason().is_none());
         attempt.escalated = machine.escalated();
         attempt.outcome = machine
@@ -331,7 +360,7 @@ impl<'a> Supervisor<'a> {
                 for received in self.events.read_signals() {
                     if received.signal == Signal::CHLD {
                         // Leftovers kept from the last attempt, or adopted orphans.
-                        process::reap();
+                        spawn::reap();
                     } else if received.signal.is_termination() {
                         return Ok(Some(received.signal));
                     }
@@ -355,9 +384,12 @@ impl<'a> Supervisor<'a> {
         }
     }
 
+    /// Carries out one action; with `and_continue`, a `Send` is followed by SIGCONT in the same
+    /// pass over the tree.
     fn execute(
         &mut self,
         action: Action,
+        and_continue: bool,
         tree: &mut Tree,
         attempt: &mut Attempt,
         start: Instant,
@@ -371,13 +403,17 @@ impl<'a> Supervisor<'a> {
         let at = Instant::now().since(start);
         match action {
             Action::Send { signal, why } => {
-                let reached = tree.signal(signal);
+                let reached = if and_continue {
+                    tree.signal_and_continue(signal)
+                } else {
+                    tree.signal(signal)
+                };
                 let detail = || {
                     format!(
                         "{signal} to the {}{}; {}",
                         tree.mechanism().describe(),
-                        count(reached),
-                        explain(why, self.config)
+                        report::count(reached),
+                        report::explain(why, self.config.grace)
                     )
                 };
                 if signal == Signal::CONT && matches!(why, Why::Stop(_)) {
@@ -389,7 +425,7 @@ impl<'a> Supervisor<'a> {
                 attempt.signals_sent.push(SentSignal {
                     signal,
                     target,
-                    reason: reason(why),
+                    reason: report::reason(why),
                     at,
                 });
             }
@@ -399,8 +435,8 @@ impl<'a> Supervisor<'a> {
                     format!(
                         "SIGKILL to the {}{}; {}",
                         tree.mechanism().describe(),
-                        count(reached),
-                        explain(why, self.config)
+                        report::count(reached),
+                        report::explain(why, self.config.grace)
                     )
                 };
                 if matches!(why, Why::Retry(_)) {
@@ -412,7 +448,7 @@ impl<'a> Supervisor<'a> {
                 attempt.signals_sent.push(SentSignal {
                     signal: Signal::KILL,
                     target,
-                    reason: reason(why),
+                    reason: report::reason(why),
                     at,
                 });
             }
@@ -421,13 +457,13 @@ impl<'a> Supervisor<'a> {
                 if reached > 0 {
                     tracing::debug!(
                         "{signal} to {} found since the first pass ({})",
-                        plural(reached, "process", "processes"),
-                        explain(why, self.config)
+                        report::plural(reached, "process", "processes"),
+                        report::explain(why, self.config.grace)
                     );
                     attempt.signals_sent.push(SentSignal {
                         signal,
                         target,
-                        reason: reason(why),
+                        reason: report::reason(why),
                         at,
                     });
                 }
@@ -439,19 +475,19 @@ impl<'a> Supervisor<'a> {
                         format!(
                             "{signal} to {} outside the terminal's foreground group, which the \
                              terminal signalled itself",
-                            plural(reached, "process", "processes")
+                            report::plural(reached, "process", "processes")
                         )
                     });
                     attempt.signals_sent.push(SentSignal {
                         signal,
                         target,
-                        reason: reason(why),
+                        reason: report::reason(why),
                         at,
                     });
                 }
             }
             Action::Notice { left, again } => {
-                if stderr_is_terminal() {
+                if terminal::stderr_is_terminal() {
                     let key = if again == Signal::QUIT {
                         "Ctrl-\\"
                     } else {
@@ -475,14 +511,37 @@ impl<'a> Supervisor<'a> {
                 };
                 tracing::warn!(
                     "the tree of '{name}' did not end within {} of SIGKILL; giving up on {what}",
-                    duration::display(crate::machine::KILL_PATIENCE)
+                    duration::display(machine::KILL_PATIENCE)
                 );
+            }
+            Action::AtTimeout => {
+                let pids = tree.pids();
+                let processes = census::take(&pids);
+                if tracing::enabled!(tracing::Level::INFO) {
+                    tracing::info!(
+                        "the tree of '{name}' at the timeout ({}):",
+                        report::plural(processes.len(), "process", "processes")
+                    );
+                    for line in census::render(&processes) {
+                        tracing::info!("  {line}");
+                    }
+                }
+                attempt.tree_at_timeout = Some(processes);
+                if let Some(hook) = &self.config.on_timeout {
+                    let bound = self
+                        .config
+                        .grace
+                        .unwrap_or(Duration::from_secs(10))
+                        .max(Duration::from_secs(1));
+                    let leader = attempt.pid.unwrap_or(0);
+                    crate::hook::run(hook, leader, &pids, bound);
+                }
             }
             Action::Suspend { signal } => {
                 tracing::debug!(
                     "suspended from the terminal by {signal}: stopping timeout-run too"
                 );
-                suspend_self(signal);
+                terminal::suspend_self(signal);
                 tracing::debug!("resumed");
             }
             Action::Heartbeat { elapsed, remaining } => {
@@ -498,20 +557,33 @@ impl<'a> Supervisor<'a> {
     }
 }
 
-/// Stops timeout-run by `signal` (default action: stop), as a job-control stop would stop any
-/// process, so the shell reports the job as it would without timeout-run. The signal is blocked
-/// for the signalfd; unblocking it with one pending delivers it before kill() returns, and it is
-/// blocked again once a SIGCONT resumes us.
-fn suspend_self(signal: Signal) {
-    // SAFETY: sigprocmask and kill on our own process with a local signal set; the signal's
-    // disposition is the default one (timeout-run installs no handlers), so no code runs.
-    unsafe {
-        let mut set: libc::sigset_t = std::mem::zeroed();
-        libc::sigemptyset(&mut set);
-        libc::sigaddset(&mut set, signal.raw());
-        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
-        libc::kill(libc::getpid(), signal.raw());
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+/// What the tree used in this attempt: from the cgroup where there is one, else from the
+/// resource usage of the reaped descendants since the attempt started.
+fn resources(tree: Option<&Tree>, before: Rusage, wall: Duration) -> Resources {
+    let after = Rusage::children();
+    let from_cgroup = tree.and_then(Tree::usage);
+    let (user_s, system_s, cpu_source) = match from_cgroup {
+        Some(u) => (u.user_s, u.system_s, "cgroup"),
+        None => (
+            (after.user_s - before.user_s).max(0.0),
+            (after.system_s - before.system_s).max(0.0),
+            "rusage",
+        ),
+    };
+    let (peak_rss_kib, memory_source) = match from_cgroup.and_then(|u| u.peak_kib) {
+        Some(peak) => (Some(peak), "cgroup"),
+        None => (
+            u64::try_from(after.max_rss_kib).ok().filter(|k| *k > 0),
+            "rusage",
+        ),
+    };
+    Resources {
+        wall_s: wall.as_secs_f64(),
+        user_s,
+        system_s,
+        peak_rss_kib,
+        cpu_source,
+        memory_source,
     }
 }
 
@@ -536,81 +608,5 @@ fn fallback_mechanism(config: &Config, shares_terminal_group: bool) -> Mechanism
         Mechanism::SharedGroup
     } else {
         Mechanism::ProcessGroup
-    }
-}
-
-/// Whether the child joined the cgroup (it writes to `cgroup.procs` between fork and exec; a
-/// failed write cannot be reported back, so check).
-fn joined(cgroup: &Cgroup, pid: Pid) -> bool {
-    let Ok(text) = tree::read_proc(format!("/proc/{pid}/cgroup")) else {
-        return false;
-    };
-    let leaf = cgroup
-        .dir()
-        .file_name()
-        .and_then(|n| n.to_str())
-        .unwrap_or("");
-    text.lines()
-        .find_map(|l| l.strip_prefix("0::"))
-        .is_some_and(|p| p.ends_with(&format!("/{leaf}")) || p.contains(&format!("/{leaf}/")))
-}
-
-fn plural(n: usize, one: &str, many: &str) -> String {
-    format!("{n} {}", if n == 1 { one } else { many })
-}
-
-fn stderr_is_terminal() -> bool {
-    // SAFETY: isatty only queries the descriptor.
-    unsafe { libc::isatty(libc::STDERR_FILENO) == 1 }
-}
-
-fn count(reached: Option<usize>) -> String {
-    match reached {
-        Some(1) => ", 1 process".to_owned(),
-        Some(n) => format!(", {n} processes"),
-        None => String::new(),
-    }
-}
-
-fn describe_status(status: Status) -> String {
-    match status {
-        Status::Code(code) => format!("exited with status {code}"),
-        Status::Signal(signal) => format!("was killed by {signal}"),
-    }
-}
-
-fn explain(why: Why, config: &Config) -> String {
-    let stop = |reason: StopReason| match reason {
-        StopReason::Expired(Expiry::Deadline) => "timed out".to_owned(),
-        StopReason::Expired(Expiry::Idle) => "no output for too long".to_owned(),
-        StopReason::Cancelled(s) => format!("timeout-run received {s}"),
-        StopReason::Leftovers => "leftovers after the command exited".to_owned(),
-    };
-    match why {
-        Why::Stop(r) => stop(r),
-        Why::Forward => "relaying a signal timeout-run received".to_owned(),
-        Why::GraceOver(r) => format!(
-            "{}; grace period of {} over",
-            stop(r),
-            duration::display(config.grace.unwrap_or_default())
-        ),
-        Why::Insisted(r) => format!("{}, received again", stop(r)),
-        Why::Retry(r) => format!("{}; part of the tree was still there", stop(r)),
-    }
-}
-
-fn reason(why: Why) -> &'static str {
-    let stop = |r: StopReason| match r {
-        StopReason::Expired(Expiry::Deadline) => "timeout",
-        StopReason::Expired(Expiry::Idle) => "idle_timeout",
-        StopReason::Cancelled(_) => "cancelled",
-        StopReason::Leftovers => "leftovers",
-    };
-    match why {
-        Why::Stop(r) => stop(r),
-        Why::Forward => "forwarded",
-        Why::GraceOver(_) => "grace_expired",
-        Why::Insisted(_) => "repeated_signal",
-        Why::Retry(_) => "kill_retry",
     }
 }

@@ -7,7 +7,7 @@
 
 use std::path::PathBuf;
 
-use crate::tree::read_proc;
+use crate::sys::procfs::read_proc;
 
 /// `(root, mount point)` of the cgroup2 mount, or why there is none.
 pub fn cgroup2() -> Result<(String, PathBuf), String> {

@@ -1,0 +1,303 @@
+//! Containment of the command's process tree: the command and every descendant, including those
+//! that called `setsid`, changed their process group, or double-forked.
+//!
+//! - **cgroup** (best): the command joins a fresh cgroup v2 before it execs. Membership cannot be
+//!   escaped by `setsid` or double-forking; `cgroup.procs` enumerates the tree; `cgroup.kill`
+//!   ends it atomically.
+//! - **group** (fallback): timeout-run is a child subreaper, so every orphaned descendant is
+//!   re-parented to it; signals go to the command's process group with `killpg`, and to
+//!   descendants that left the group through a walk of `/proc/<pid>/task/*/children`, each
+//!   addressed through a pidfd opened and checked before signalling, so a pid that was reaped and
+//!   reused is never signalled.
+//! - **child** (`--foreground`): only the direct child is signalled, as GNU timeout does.
+//!
+//! In every mode timeout-run is (on Linux) a child subreaper, so "the tree is gone" is exactly
+//! "timeout-run has no child left" (`waitpid` fails with ECHILD).
+
+mod cgroup;
+mod walk;
+
+use std::collections::{HashMap, HashSet};
+use std::io;
+use std::path::Path;
+
+use nix::unistd::Pid;
+
+use crate::signal::Signal;
+
+pub use cgroup::{Cgroup, CgroupUsage};
+use walk::{Descendant, Identity, signal_descendants, stat, walk};
+
+/// How the tree is held, for `-v` and the report.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mechanism {
+    Cgroup,
+    ProcessGroup,
+    /// The command shares timeout-run's process group (the terminal's foreground group), so
+    /// the group cannot be signalled as a whole: every descendant is signalled by pid.
+    SharedGroup,
+    Child,
+}
+
+impl Mechanism {
+    /// The name in the report.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mechanism::Cgroup => "cgroup",
+            Mechanism::ProcessGroup => "process_group",
+            Mechanism::SharedGroup => "shared_group",
+            Mechanism::Child => "child",
+        }
+    }
+
+    pub fn describe(self) -> &'static str {
+        match self {
+            Mechanism::Cgroup => "cgroup",
+            Mechanism::ProcessGroup => "process group",
+            Mechanism::SharedGroup => "descendants (shared terminal group)",
+            Mechanism::Child => "direct child only",
+        }
+    }
+}
+
+/// The command's tree and how to reach it.
+pub struct Tree {
+    leader: Pid,
+    leader_alive: bool,
+    mechanism: Mechanism,
+    cgroup: Option<Cgroup>,
+    /// For each signal sent in this attempt, the processes that received it.
+    reached: HashMap<i32, HashSet<Identity>>,
+    /// The supervisor let go of the tree on purpose: it is empty, or kept.
+    released: bool,
+}
+
+impl Drop for Tree {
+    /// An attempt that ends in an error (the event loop failed after the spawn) must not leave
+    /// the tree running: SIGKILL to all of it, then reap what can be reaped. The cgroup, if any,
+    /// goes with it.
+    fn drop(&mut self) {
+        if self.released || self.mechanism == Mechanism::Child && !self.leader_alive {
+            return;
+        }
+        for _ in 0..20 {
+            self.kill();
+            let reaping = crate::sys::spawn::reap();
+            if reaping.no_children {
+                return;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+    }
+}
+
+impl Tree {
+    /// A tree whose leader was just spawned.
+    pub fn new(leader: Pid, mechanism: Mechanism, cgroup: Option<Cgroup>) -> Tree {
+        Tree {
+            leader,
+            leader_alive: true,
+            mechanism,
+            cgroup,
+            reached: HashMap::new(),
+            released: false,
+        }
+    }
+
+    pub fn mechanism(&self) -> Mechanism {
+        self.mechanism
+    }
+
+    pub fn cgroup_path(&self) -> Option<&Path> {
+        self.cgroup.as_ref().map(|c| c.dir.as_path())
+    }
+
+    /// The leader was reaped: its pid may be reused and must not be signalled any more.
+    pub fn leader_reaped(&mut self) {
+        self.leader_alive = false;
+    }
+
+    /// Sends `signal` to every process of the tree; returns how many were reached (`None`
+    /// when a whole process group was signalled and not counted). Signal 0 sends nothing.
+    pub fn signal(&mut self, signal: Signal) -> Option<usize> {
+        self.send(&[signal], Scope::Everyone)
+    }
+
+    /// Sends `signal`, then SIGCONT, to every process of the tree, in one pass: each process
+    /// gets the stop signal and then the SIGCONT that lets it act on it if it was stopped (the
+    /// stop sequence). Returns as [`Tree::signal`].
+    pub fn signal_and_continue(&mut self, signal: Signal) -> Option<usize> {
+        if signal == Signal::CONT {
+            return self.signal(signal);
+        }
+        let reached = self.send(&[signal, Signal::CONT], Scope::Everyone);
+        // Whoever got the stop signal got SIGCONT too.
+        let got = self.reached.get(&signal.raw()).cloned().unwrap_or_default();
+        self.reached.insert(Signal::CONT.raw(), got);
+        reached
+    }
+
+    /// Sends `signal` to the processes of the tree that have not received it yet in this
+    /// attempt (found since: re-parented to timeout-run, or forked late). Returns how many.
+    pub fn signal_newcomers(&mut self, signal: Signal) -> usize {
+        self.send(&[signal], Scope::Newcomers).unwrap_or(0)
+    }
+
+    /// Sends `signal` to the processes of the tree outside timeout-run's own process group
+    /// (the terminal's foreground group, which the terminal signalled itself).
+    pub fn signal_outside_own_group(&mut self, signal: Signal) -> usize {
+        self.send(&[signal], Scope::OutsideOwnGroup).unwrap_or(0)
+    }
+
+    /// Sends `signals`, in order, to each process of `scope`; counts the processes reached.
+    fn send(&mut self, signals: &[Signal], scope: Scope) -> Option<usize> {
+        // Signal 0 sends nothing.
+        let signals: Vec<Signal> = signals.iter().copied().filter(|s| s.raw() != 0).collect();
+        let Some(&signal) = signals.first() else {
+            return Some(0);
+        };
+        let own_group = nix::unistd::getpgrp().as_raw();
+        let reached = self.reached.entry(signal.raw()).or_default();
+        if scope == Scope::Everyone {
+            // Each full pass reaches everyone again (a repeated SIGKILL, a relayed USR1).
+            reached.clear();
+        }
+        let outside = |d: &Descendant| scope != Scope::OutsideOwnGroup || d.pgid != own_group;
+        match self.mechanism {
+            Mechanism::Child => {
+                let alive = scope == Scope::Everyone && self.leader_alive;
+                let sent = alive && signals.iter().all(|s| kill(self.leader, *s));
+                Some(usize::from(sent))
+            }
+            Mechanism::Cgroup => {
+                let cgroup = self.cgroup.as_ref()?;
+                // Members are known by pid alone: nothing outside the cgroup can take a pid that
+                // is in it, and reading every member's stat would double the cost of a stop.
+                // (Only the pass outside the terminal's group needs each one's group.)
+                Some(cgroup.signal_members(&signals, reached, |pid| {
+                    scope != Scope::OutsideOwnGroup || stat(pid).is_some_and(|d| outside(&d))
+                }))
+            }
+            Mechanism::ProcessGroup => {
+                let group = self.leader;
+                let whole =
+                    scope == Scope::Everyone && nix::sys::signal::killpg(group, None).is_ok();
+                if whole {
+                    for s in &signals {
+                        raw_killpg(group, *s);
+                    }
+                }
+                // Members of the group are reached by killpg; a newcomer pass or a pass outside
+                // the terminal's group looks at every descendant.
+                let count = signal_descendants(&signals, reached, scope == Scope::Everyone, |p| {
+                    outside(p) && (!whole || p.pgid != group.as_raw())
+                });
+                if whole { None } else { Some(count) }
+            }
+            Mechanism::SharedGroup => Some(signal_descendants(
+                &signals,
+                reached,
+                scope == Scope::Everyone,
+                outside,
+            )),
+        }
+    }
+
+    /// SIGKILL to the whole tree.
+    pub fn kill(&mut self) -> Option<usize> {
+        match (self.mechanism, &self.cgroup) {
+            (Mechanism::Cgroup, Some(cgroup)) if cgroup.kill_all() => {
+                if cgroup.populated() {
+                    return None;
+                }
+                // The cgroup is empty but SIGKILL is asked for again: descendants that a
+                // privileged process moved out of it are still timeout-run's (subreaper).
+                let reached = self.reached.entry(Signal::KILL.raw()).or_default();
+                reached.clear();
+                Some(signal_descendants(&[Signal::KILL], reached, true, |_| true))
+            }
+            _ => self.signal(Signal::KILL),
+        }
+    }
+
+    /// CPU time and peak memory of the cgroup, if there is one.
+    pub fn usage(&self) -> Option<CgroupUsage> {
+        self.cgroup.as_ref().and_then(Cgroup::usage)
+    }
+
+    /// Every process of the tree that can be seen: the command first, parents before children.
+    pub fn pids(&self) -> Vec<i32> {
+        let mut pids = Vec::new();
+        if self.leader_alive && self.leader.as_raw() > 0 {
+            pids.push(self.leader.as_raw());
+        }
+        pids.extend(walk().iter().map(|d| d.pid));
+        if let Some(cgroup) = &self.cgroup {
+            pids.extend(cgroup.members());
+        }
+        let mut seen = HashSet::new();
+        pids.retain(|p| seen.insert(*p));
+        pids
+    }
+
+    /// The processes of the tree still visible, as `pid (name)`, for a message about what
+    /// could not be stopped.
+    pub fn remaining(&self) -> Vec<String> {
+        let mut pids: Vec<i32> = walk().iter().map(|d| d.pid).collect();
+        if let Some(cgroup) = &self.cgroup {
+            pids.extend(cgroup.members());
+        }
+        pids.sort_unstable();
+        pids.dedup();
+        pids.into_iter()
+            .map(|pid| match stat(pid) {
+                Some(d) => format!("{pid} ({}, {})", d.name, d.state_name()),
+                None => pid.to_string(),
+            })
+            .collect()
+    }
+
+    /// Ends containment: removes the cgroup. With `keep`, surviving members are first moved back
+    /// to timeout-run's own cgroup so the directory can go, and the rest of the tree is left
+    /// running.
+    pub fn release(mut self, keep: bool) {
+        if let Some(mut cgroup) = self.cgroup.take() {
+            cgroup.keep_members = keep;
+        }
+        self.released = true;
+    }
+}
+
+/// Which processes of the tree a signal goes to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scope {
+    Everyone,
+    Newcomers,
+    OutsideOwnGroup,
+}
+
+/// Sends a signal to one pid, ignoring "no such process" (it exited in between).
+pub(crate) fn kill(pid: Pid, signal: Signal) -> bool {
+    // SAFETY: kill(2) with a valid signal number has no memory effects.
+    unsafe { libc::kill(pid.as_raw(), signal.raw()) == 0 }
+}
+
+fn raw_killpg(group: Pid, signal: Signal) -> bool {
+    // SAFETY: killpg(2) with a valid signal number has no memory effects.
+    unsafe { libc::killpg(group.as_raw(), signal.raw()) == 0 }
+}
+
+/// Number of timeout-run's live descendants (for the leftovers line and the report).
+pub fn descendant_count() -> usize {
+    walk().len()
+}
+
+/// Makes timeout-run a child subreaper: orphaned descendants are re-parented to it, so it can
+/// reap them and knows when the whole tree is gone.
+pub fn become_subreaper() -> io::Result<()> {
+    // SAFETY: prctl with integer arguments.
+    if unsafe { libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) } != 0 {
+        return Err(io::Error::last_os_error());
+    }
+    Ok(())
+}

@@ -1,0 +1,175 @@
+//! Saying what hung (SPEC §11): the tree as it was at the timeout, in the report and at `-vv`;
+//! the `--on-timeout` hook; resource totals.
+
+use std::time::Duration;
+
+use serde_json::Value;
+
+use crate::util::*;
+
+const SEC: Duration = Duration::from_secs(1);
+
+fn report_of(path: &std::path::Path) -> Value {
+    let text = std::fs::read_to_string(path).expect("report written");
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("bad JSON ({e}): {text}"))
+}
+
+#[test]
+fn the_tree_at_the_timeout_is_in_the_report_and_at_vv() {
+    let dir = tempdir();
+    let report = dir.path().join("r.json");
+    // A shell waiting for its children, a setsid'd daemon sleeping, and a reader blocked on a
+    // pipe that nothing writes to.
+    let script = "setsid sleep 100 & sleep 100 | cat & wait";
+    let f = run([
+        "-vv",
+        "--report",
+        report.to_str().unwrap(),
+        "-g",
+        "1",
+        "0.5",
+        "sh",
+        "-c",
+        script,
+    ]);
+    f.assert_code(124);
+    let r = report_of(&report);
+    let tree = r["tree_at_timeout"]
+        .as_array()
+        .expect("tree_at_timeout")
+        .clone();
+    let find = |command: &str| {
+        tree.iter()
+            .find(|p| p["command"] == command)
+            .unwrap_or_else(|| panic!("{command} not in {tree:#?}"))
+            .clone()
+    };
+    let shell = find(&format!("sh -c {script}"));
+    let cat = find("cat");
+    let sleeps: Vec<&Value> = tree
+        .iter()
+        .filter(|p| p["command"] == "sleep 100")
+        .collect();
+    assert_eq!(sleeps.len(), 2, "{tree:#?}");
+    assert_eq!(shell["pid"], r["pid"]);
+    assert_eq!(shell["state"], "sleeping");
+    assert_eq!(cat["state"], "sleeping");
+    assert!(
+        cat["wchan"].as_str().unwrap().contains("pipe"),
+        "the blocked reader waits in a pipe: {cat:#}"
+    );
+    for p in &tree {
+        for key in ["pid", "ppid", "cpu_s", "rss_kib", "age_s"] {
+            assert!(p[key].is_number(), "{key}: {p:#}");
+        }
+        let age = p["age_s"].as_f64().unwrap();
+        assert!((0.3..5.0).contains(&age), "age {age}: {p:#}");
+        assert!(p["rss_kib"].as_u64().unwrap() > 0, "{p:#}");
+    }
+    // The daemon left the shell's session but is still in the tree, under the shell.
+    assert!(
+        sleeps.iter().all(|s| s["ppid"] == shell["pid"]),
+        "{tree:#?}"
+    );
+    // -vv prints the same tree, indented, before the stop signal.
+    let at = f
+        .stderr
+        .find("at the timeout (4 processes):")
+        .expect("tree at -vv");
+    let term = f.stderr.find("sending signal TERM").expect("TERM line");
+    assert!(at < term, "{f:#?}");
+    assert!(
+        f.stderr.contains("timeout-run:     "),
+        "indented children: {f:#?}"
+    );
+    assert!(f.stderr.contains(": cat\n"), "{f:#?}");
+}
+
+#[test]
+fn the_hook_runs_before_the_stop_signal_with_the_trees_pids() {
+    let dir = tempdir();
+    let out = dir.path().join("hook");
+    let hook = format!(
+        "kill -0 $TIMEOUT_RUN_PID && echo alive=$TIMEOUT_RUN_PID > {0}; \
+         echo pids=$TIMEOUT_RUN_PIDS >> {0}; echo hook output",
+        out.display()
+    );
+    let args = with_helper(
+        &["--on-timeout", &hook, "-g", "5", "0.5"],
+        &["trap", "TERM", "3", "spawn", "2", "ready", "sleep", "30"],
+    );
+    let f = run(args);
+    f.assert_code(124)
+        .assert_stdout_contains("got SIGTERM")
+        .assert_stderr_contains("hook output");
+    let text = std::fs::read_to_string(&out).expect("the hook ran");
+    let pid: i32 = text
+        .lines()
+        .find_map(|l| l.strip_prefix("alive="))
+        .expect("the command was alive when the hook ran (before TERM)")
+        .parse()
+        .unwrap();
+    let pids: Vec<i32> = text
+        .lines()
+        .find_map(|l| l.strip_prefix("pids="))
+        .unwrap()
+        .split_whitespace()
+        .map(|p| p.parse().unwrap())
+        .collect();
+    assert_eq!(pids.first(), Some(&pid), "{text}");
+    assert_eq!(pids.len(), 3, "the command and its two children: {text}");
+}
+
+#[test]
+fn an_overrunning_hook_is_killed_and_a_failing_one_changes_nothing() {
+    let marker = format!("100.{}", std::process::id());
+    let hook = format!("sleep {marker}");
+    let f = run(["--on-timeout", &hook, "-g", "1", "0.3", "sleep", "30"]);
+    f.assert_code(124)
+        .assert_faster_than(6 * SEC)
+        .assert_stderr_contains("did not finish within 1s");
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &format!("sleep {marker}")])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "the hook's sleep survived");
+    let f = run(["--on-timeout", "exit 3", "0.3", "sleep", "30"]);
+    f.assert_code(124).assert_stderr_contains("the hook failed");
+    let f = run(["-p", "--on-timeout", "exit 3", "0.3", "sleep", "30"]);
+    f.assert_code(128 + libc::SIGTERM);
+}
+
+#[test]
+fn resource_totals_are_reported_on_every_path() {
+    let dir = tempdir();
+    for (args, outcome) in [
+        (
+            &[
+                "5",
+                "sh",
+                "-c",
+                "i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done",
+            ][..],
+            "exited",
+        ),
+        (&["0.3", "sleep", "5"], "timed_out"),
+        (&["5", "no-such-command-here"], "spawn_failed"),
+    ] {
+        let report = dir.path().join("r.json");
+        let mut all = vec!["--report", report.to_str().unwrap()];
+        all.extend(args);
+        let f = run(all);
+        let r = report_of(&report);
+        assert_eq!(r["outcome"], outcome, "{f:#?}");
+        let res = &r["resources"];
+        assert!(res["wall_s"].as_f64().is_some(), "{r:#}");
+        if outcome == "exited" {
+            let cpu = res["user_s"].as_f64().unwrap() + res["system_s"].as_f64().unwrap();
+            assert!(cpu > 0.0, "a busy loop used CPU: {r:#}");
+            assert!(res["peak_rss_kib"].as_u64().unwrap() > 0, "{r:#}");
+        }
+        assert_eq!(r["runs"][0]["resources"], *res, "{r:#}");
+    }
+    // -vv says it too.
+    run(["-vv", "5", "true"]).assert_stderr_contains("attempt 1 used ");
+}

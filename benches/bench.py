@@ -176,6 +176,24 @@ def relay_throughput(binary, size_mb):
     return {name: statistics.median(v) for name, v in out.items()}
 
 
+def print_startup(tools, extras, n):
+    startup_tools = dict(tools)
+    for extra in extras:
+        label, _, path = extra.partition("=")
+        startup_tools[label] = [path]
+        startup_tools[label + " -c group"] = [path, "--contain", "group"]
+    s = startup(startup_tools, n)
+    print("start-up + exit, median wall ms ('TOOL 10 true'):")
+    for name, v in s.items():
+        print(f"  {name:20} {v:7.3f} ms   overhead over true: {v - s['true']:6.3f} ms")
+    for name in startup_tools:
+        if name != "GNU timeout":
+            print(f"  ratio {name}/GNU overhead: "
+                  f"{(s[name] - s['true']) / max(1e-9, s['GNU timeout'] - s['true']):.2f}")
+    print()
+    return s
+
+
 def print_tree(tools, n):
     floor = tree_floor(n)
     t = tree_stop(tools, n)
@@ -192,7 +210,8 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/timeout-run"))
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["tree"], help="measure one figure only")
+    ap.add_argument("--only", choices=["tree", "startup", "relay"],
+                    help="measure one figure only")
     ap.add_argument("--extra", action="append", default=[], metavar="LABEL=PATH",
                     help="another timeout-run build (e.g. a static one) for the start-up figure")
     args = ap.parse_args()
@@ -205,23 +224,16 @@ def main():
     if args.only == "tree":
         print_tree(tools, 10)
         return
+    if args.only == "startup":
+        print_startup(tools, args.extra, n)
+        return
+    if args.only == "relay":
+        print_relay(args)
+        return
     print(f"# timeout-run vs GNU timeout ({subprocess.run([gnu, '--version'], capture_output=True, text=True).stdout.splitlines()[0]})")
     print(f"# {os.cpu_count()} CPUs, {n} start-up runs each, interleaved\n")
 
-    startup_tools = dict(tools)
-    for extra in args.extra:
-        label, _, path = extra.partition("=")
-        startup_tools[label] = [path]
-        startup_tools[label + " -c group"] = [path, "--contain", "group"]
-    s = startup(startup_tools, n)
-    print("start-up + exit, median wall ms ('TOOL 10 true'):")
-    for name, v in s.items():
-        print(f"  {name:20} {v:7.3f} ms   overhead over true: {v - s['true']:6.3f} ms")
-    for name in startup_tools:
-        if name != "GNU timeout":
-            print(f"  ratio {name}/GNU overhead: "
-                  f"{(s[name] - s['true']) / max(1e-9, s['GNU timeout'] - s['true']):.2f}")
-    print()
+    s = print_startup(tools, args.extra, n)
 
     d = deadline_latency(tools, 20 if args.quick else 50)
     print("deadline to exit, median ms ('TOOL 0.1 sleep 10' minus 100 ms; net: minus the")
@@ -238,6 +250,10 @@ def main():
 
     print_tree(tools, 3 if args.quick else 5)
 
+    print_relay(args)
+
+
+def print_relay(args):
     r = relay_throughput(args.bin, 512 if args.quick else 2048)
     print("relay throughput between two pipes, GB/s (median of 3):")
     for name, v in r.items():

@@ -1,165 +1,627 @@
-//! The output relay of `--idle-timeout`: the command's stdout and stderr go into pipes that
-//! timeout-run moves, byte for byte and as soon as they are readable, to its own stdout and
-//! stderr. Any byte resets the idle timer.
+//! The output relay of `--idle-timeout`: how timeout-run sees the command's output without
+//! losing a byte of it or ever blocking its event loop on the destination.
 //!
-//! Data moves with `splice(2)` (no copy through user space) and `SPLICE_F_NONBLOCK`, so a slow
-//! reader on timeout-run's side never blocks the event loop: when the destination is full, the
-//! stream waits for it to become writable instead of reading more. Where splice cannot write to
-//! the destination (some terminals), it falls back to read/write through a buffer.
+//! What happens depends on what timeout-run's own stdout and stderr are (`fstat` of fd 1 and 2):
 //!
-//! When timeout-run's side is closed (EPIPE, EBADF), the relay closes its end of the command's
-//! pipe, so the command's next write fails as it would have without timeout-run (SIGPIPE or
-//! EPIPE, by its own disposition).
+//! - **regular file** (or block device): not relayed. The command writes to the file itself, so
+//!   its write errors are its own (ENOSPC stays ENOSPC) and a process kept by `--leftovers keep`
+//!   goes on writing there after timeout-run exits. Output is seen through inotify (`IN_MODIFY`
+//!   on the file): no copy, no periodic wake-up. Without inotify the file is relayed like the
+//!   rest (its writes go to timeout-run's own descriptor: a file does not stay full).
+//! - **pipe, FIFO, terminal, other character device**: the command writes into a pipe of the
+//!   relay, which moves it with `splice(2)` to a *private* non-blocking open file description of
+//!   the destination, obtained by reopening `/proc/self/fd/N`. The description timeout-run
+//!   inherited is shared with the calling shell and is never made non-blocking. When splice is
+//!   refused (EINVAL, ENOSYS, EPERM), the same descriptor is written with read/write.
+//! - **socket**: read, then `send(MSG_DONTWAIT)` (non-blocking per call: splice into a blocking
+//!   socket would block), keeping what was not sent.
+//! - when the destination cannot be reopened (no `/proc`, permission refused), the relay writes
+//!   to timeout-run's own descriptor, waiting for POLLOUT and writing at most `PIPE_BUF` bytes at
+//!   a time, which a pipe with room accepts without blocking (see docs/design.md for the limits).
+//!
+//! When stdout and stderr are the same destination (`2>&1`: same device and inode), one pipe
+//! carries both, so their order is kept.
+//!
+//! A full destination is waited for (POLLOUT) and never dropped: the command then blocks on its
+//! own pipe, exactly as without timeout-run. While data waits for the destination the relay is
+//! [`Relay::holding`] output, and the supervisor does not count that time as idle.
+//!
+//! When a write fails, the relay closes its end of the command's pipe, so the command's next
+//! write fails as it would have without timeout-run (EPIPE, or SIGPIPE by its own disposition).
+//! A closed reader (EPIPE, ECONNRESET) is said nothing about; any other error is named in one
+//! warning line.
+//!
+//! If timeout-run must exit before the relay is done (processes kept by `--leftovers keep` still
+//! write; the destination is full after a stop, at the deadline or on a termination signal),
+//! [`Relay::hand_over`] leaves the rest to a small process of its own, the keeper, which relays
+//! until every writer is gone.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 
+use std::time::Duration;
+
+use nix::errno::Errno;
 use nix::fcntl::{FcntlArg, OFlag, fcntl};
-use nix::poll::PollFlags;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
-/// The largest chunk moved by one call.
+use crate::clock::Instant;
+
+/// The largest chunk moved by one splice, and the size asked for the relay's pipes.
 const CHUNK: usize = 1 << 20;
 
-/// One relayed stream.
+/// The buffer of the read/write and send paths.
+const COPY_BUFFER: usize = 256 * 1024;
+
+/// Bytes moved before the loop looks at signals and timers again.
+const BURST: usize = 4 * CHUNK;
+
+/// How long the watch on files rests after it saw a write. The idle timer then starts again up
+/// to this much after the command's last write: a bound on its error, and on the wake-ups spent
+/// on a command that writes a file all the time (at most 20 a second).
+const WATCH_PAUSE: Duration = Duration::from_millis(50);
+
+/// Where a relayed stream is written.
+enum Target {
+    /// A private, non-blocking open file description of the destination.
+    Private(OwnedFd),
+    /// A socket: timeout-run's own descriptor, written with `send(MSG_DONTWAIT)`.
+    Socket(RawFd),
+    /// timeout-run's own descriptor, blocking: a regular file, or a destination that could not
+    /// be reopened (written in `PIPE_BUF` pieces after POLLOUT).
+    Shared { fd: RawFd, file: bool },
+}
+
+impl Target {
+    fn fd(&self) -> RawFd {
+        match self {
+            Target::Private(fd) => fd.as_raw_fd(),
+            Target::Socket(fd) | Target::Shared { fd, .. } => *fd,
+        }
+    }
+}
+
+/// One relayed stream: a pipe from the command to one destination.
 struct Stream {
-    /// Read end of the command's pipe; `None` once closed.
+    /// `stdout`, `stderr`, or `stdout and stderr`, for messages.
+    name: &'static str,
+    /// Read end of the command's pipe; `None` once at end of file or closed.
     source: Option<OwnedFd>,
-    /// timeout-run's own descriptor (1 or 2).
-    target: i32,
-    /// The target was full: wait for it to become writable.
+    target: Target,
+    /// Read from the source, not yet written (read/write and send paths).
+    pending: Vec<u8>,
+    /// How much of `pending` was written.
+    written: usize,
+    /// The destination was full: wait for POLLOUT.
     blocked: bool,
-    /// splice is not supported by the target: use read/write.
+    /// Use read/write (or send) rather than splice.
     copy: bool,
 }
 
-/// The relay of both streams.
+/// The relay of the command's stdout and stderr, and the watch on the files it writes directly.
 pub struct Relay {
-    streams: [Stream; 2],
-    buffer: Vec<u8>,
+    streams: Vec<Stream>,
+    /// inotify descriptor watching the regular files the command writes directly.
+    watch: Option<OwnedFd>,
+    /// After a write to a watched file, the watch is not polled until then: a command writing
+    /// a file in small pieces would otherwise wake timeout-run for every write.
+    watch_paused_until: Option<Instant>,
 }
 
-/// The command's ends of the pipes, to be its stdout and stderr.
+/// The command's stdout and stderr: `None` where it inherits timeout-run's own.
 pub struct CommandEnds {
-    pub stdout: OwnedFd,
-    pub stderr: OwnedFd,
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+}
+
+/// What a destination is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    /// Closed when timeout-run started (now /dev/null close-on-exec): the command inherits it
+    /// closed, there is nothing to relay.
+    Closed,
+    File,
+    Socket,
+    /// Pipe or FIFO.
+    Pipe,
+    /// Terminal or other character device.
+    Device,
+}
+
+struct Destination {
+    fd: RawFd,
+    kind: Kind,
+    /// Device and inode: equal for `2>&1`.
+    id: (u64, u64),
+}
+
+fn examine(fd: RawFd) -> Destination {
+    // SAFETY: F_GETFD only queries the descriptor.
+    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    // SAFETY: fstat fills a local, zero-initialised stat buffer.
+    let mut st: libc::stat = unsafe { std::mem::zeroed() };
+    // SAFETY: as above; the pointer is to a local.
+    let ok = unsafe { libc::fstat(fd, &mut st) } == 0;
+    // A standard descriptor inherited open is never close-on-exec (exec would have closed it):
+    // with the flag, it is the /dev/null that start-up put in place of a closed one.
+    if !ok || flags < 0 || flags & libc::FD_CLOEXEC != 0 {
+        return Destination {
+            fd,
+            kind: Kind::Closed,
+            id: (0, 0),
+        };
+    }
+    let kind = match st.st_mode & libc::S_IFMT {
+        libc::S_IFREG | libc::S_IFBLK => Kind::File,
+        libc::S_IFSOCK => Kind::Socket,
+        libc::S_IFIFO => Kind::Pipe,
+        _ => Kind::Device,
+    };
+    Destination {
+        fd,
+        kind,
+        id: (st.st_dev, st.st_ino),
+    }
+}
+
+/// How a relayed stream reaches its destination, decided before the pipe is made.
+enum Plan {
+    Relay(Target),
+    /// The destination is a FIFO or pipe without a reader: the command's writes must fail.
+    ReaderGone,
 }
 
 impl Relay {
-    /// Creates the pipes. The command's ends are returned for the spawn.
+    /// Looks at fd 1 and 2 and sets up what each needs; returns the descriptors the command gets
+    /// as stdout and stderr (`None`: its own, timeout-run's).
     pub fn new() -> io::Result<(Relay, CommandEnds)> {
-        let (out_r, out_w) = pipe()?;
-        let (err_r, err_w) = pipe()?;
-        let stream = |source, target| Stream {
-            source: Some(source),
-            target,
-            blocked: false,
-            copy: false,
+        let out = examine(libc::STDOUT_FILENO);
+        let err = examine(libc::STDERR_FILENO);
+        let shared = out.kind != Kind::Closed && err.kind != Kind::Closed && out.id == err.id;
+        let mut relay = Relay {
+            streams: Vec::new(),
+            watch: None,
+            watch_paused_until: None,
         };
-        Ok((
-            Relay {
-                streams: [stream(out_r, 1), stream(err_r, 2)],
-                buffer: Vec::new(),
+        let stdout = relay.set_up(
+            &out,
+            if shared {
+                "stdout and stderr"
+            } else {
+                "stdout"
             },
-            CommandEnds {
-                stdout: out_w,
-                stderr: err_w,
+        )?;
+        let stderr = if shared {
+            stdout.as_ref().map(|fd| fd.try_clone()).transpose()?
+        } else {
+            relay.set_up(&err, "stderr")?
+        };
+        Ok((relay, CommandEnds { stdout, stderr }))
+    }
+
+    /// Sets up one destination; returns the command's end, if it gets one.
+    fn set_up(&mut self, dest: &Destination, name: &'static str) -> io::Result<Option<OwnedFd>> {
+        let plan = match dest.kind {
+            Kind::Closed => return Ok(None),
+            Kind::File => {
+                if self.add_watch(dest.fd) {
+                    return Ok(None);
+                }
+                Plan::Relay(Target::Shared {
+                    fd: dest.fd,
+                    file: true,
+                })
+            }
+            Kind::Socket => Plan::Relay(Target::Socket(dest.fd)),
+            Kind::Pipe | Kind::Device => match reopen(dest.fd) {
+                // An anonymous pipe reopens without a reader (only a FIFO says ENXIO): poll
+                // reports POLLERR for a pipe nobody reads.
+                Ok(fd) if dest.kind == Kind::Pipe && reader_gone(fd.as_raw_fd()) => {
+                    Plan::ReaderGone
+                }
+                Ok(fd) => Plan::Relay(Target::Private(fd)),
+                Err(Errno::ENXIO) => Plan::ReaderGone,
+                Err(e) => {
+                    tracing::debug!(
+                        "cannot reopen fd {} ({}): relaying through it as inherited",
+                        dest.fd,
+                        e.desc()
+                    );
+                    Plan::Relay(Target::Shared {
+                        fd: dest.fd,
+                        file: false,
+                    })
+                }
             },
-        ))
+        };
+        let (read, write) = pipe()?;
+        match plan {
+            Plan::ReaderGone => drop(read),
+            Plan::Relay(target) => {
+                let copy = !matches!(target, Target::Private(_));
+                self.streams.push(Stream {
+                    name,
+                    source: Some(read),
+                    target,
+                    pending: Vec::new(),
+                    written: 0,
+                    blocked: false,
+                    copy,
+                })
+            }
+        }
+        Ok(Some(write))
+    }
+
+    /// Watches the file open as `fd` for writes; false when inotify is not available.
+    fn add_watch(&mut self, fd: RawFd) -> bool {
+        if self.watch.is_none() {
+            // SAFETY: inotify_init1 with flags only; the result is checked.
+            let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
+            if raw < 0 {
+                tracing::debug!("no inotify ({})", Errno::last().desc());
+                return false;
+            }
+            // SAFETY: a descriptor just returned to us, owned from here on.
+            self.watch = Some(unsafe { OwnedFd::from_raw_fd(raw) });
+        }
+        let Some(watch) = &self.watch else {
+            return false;
+        };
+        let path = format!("/proc/self/fd/{fd}\0");
+        // SAFETY: a NUL-terminated path; the descriptor is ours.
+        let wd = unsafe {
+            libc::inotify_add_watch(watch.as_raw_fd(), path.as_ptr().cast(), libc::IN_MODIFY)
+        };
+        if wd < 0 {
+            tracing::debug!("cannot watch fd {fd} ({})", Errno::last().desc());
+            return false;
+        }
+        true
     }
 
     /// The descriptors to poll, with the events wanted.
     pub fn interest(&self) -> Vec<(BorrowedFd<'_>, PollFlags)> {
-        self.streams
+        let mut out: Vec<(BorrowedFd<'_>, PollFlags)> = self
+            .streams
             .iter()
             .filter_map(|s| {
                 let source = s.source.as_ref()?;
                 Some(if s.blocked {
-                    // SAFETY: fds 1 and 2 live as long as the process; at worst the poll
-                    // reports POLLNVAL and the next write fails with EBADF, which closes the
-                    // stream.
-                    (
-                        unsafe { BorrowedFd::borrow_raw(s.target) },
-                        PollFlags::POLLOUT,
-                    )
+                    let fd = match &s.target {
+                        Target::Private(fd) => fd.as_fd(),
+                        // SAFETY: fds 1 and 2 stay open as long as the process (never closed by
+                        // timeout-run); at worst poll reports POLLNVAL and the next write fails,
+                        // which closes the stream.
+                        Target::Socket(fd) | Target::Shared { fd, .. } => unsafe {
+                            BorrowedFd::borrow_raw(*fd)
+                        },
+                    };
+                    (fd, PollFlags::POLLOUT)
                 } else {
                     (source.as_fd(), PollFlags::POLLIN)
                 })
             })
-            .collect()
+            .collect();
+        if let Some(watch) = self
+            .watch
+            .as_ref()
+            .filter(|_| self.watch_paused_until.is_none())
+        {
+            out.push((watch.as_fd(), PollFlags::POLLIN));
+        }
+        out
     }
 
-    /// Moves whatever is ready on every stream; returns the number of bytes moved.
+    /// Moves whatever can move without waiting; returns the number of bytes read from the
+    /// command, plus one per batch of writes seen on a watched file: non-zero means output.
     pub fn pump(&mut self) -> usize {
-        let mut moved = 0;
-        for i in 0..self.streams.len() {
-            moved += self.pump_stream(i);
+        let mut seen = self.check_watch();
+        for stream in &mut self.streams {
+            seen += stream.pump();
         }
-        moved
+        seen
     }
 
-    /// Moves what is left after the command's tree is gone: never blocks.
-    pub fn drain(&mut self) -> usize {
-        let mut total = 0;
+    /// Whether output waits for a destination that does not take it yet: the command is not
+    /// idle then, its reader is slow.
+    pub fn holding(&self) -> bool {
+        self.streams.iter().any(|s| s.source.is_some() && s.blocked)
+    }
+
+    /// Whether every relayed stream reached end of file (or was closed).
+    pub fn finished(&self) -> bool {
+        self.streams.iter().all(|s| s.source.is_none())
+    }
+
+    /// Stops watching files: once the attempt is over, their writes mean nothing.
+    pub fn stop_watching(&mut self) {
+        self.watch = None;
+        self.watch_paused_until = None;
+    }
+
+    /// Forgets the writes seen on watched files so far: called after timeout-run wrote a line
+    /// of its own to stderr, which may be one of them.
+    pub fn forget_own_writes(&mut self) {
+        self.watched_writes();
+    }
+
+    /// When the loop must wake up at the latest for the relay: the end of the watch's pause.
+    pub fn next_wakeup(&self) -> Option<Instant> {
+        self.watch_paused_until
+    }
+
+    /// Writes seen on watched files since the last look, unless the watch rests; a write seen
+    /// starts a pause.
+    fn check_watch(&mut self) -> usize {
+        let now = Instant::now();
+        if let Some(until) = self.watch_paused_until {
+            if now < until {
+                return 0;
+            }
+            self.watch_paused_until = None;
+        }
+        let seen = self.watched_writes();
+        if seen > 0 {
+            self.watch_paused_until = Some(now.add(WATCH_PAUSE));
+        }
+        seen
+    }
+
+    /// Reads and counts the pending inotify events.
+    fn watched_writes(&mut self) -> usize {
+        let Some(watch) = &self.watch else {
+            return 0;
+        };
+        let mut count = 0;
+        let mut buf = [0u8; 4096];
         loop {
-            for s in &mut self.streams {
-                s.blocked = false;
+            // SAFETY: reading into a local buffer of the given length.
+            let n = unsafe { libc::read(watch.as_raw_fd(), buf.as_mut_ptr().cast(), buf.len()) };
+            if n <= 0 {
+                return count;
             }
-            let moved = self.pump();
-            total += moved;
-            if moved == 0 {
-                return total;
-            }
+            count += 1;
         }
     }
 
-    fn pump_stream(&mut self, i: usize) -> usize {
-        let mut moved = 0;
-        loop {
-            let stream = &mut self.streams[i];
-            let Some(source) = stream.source.as_ref() else {
-                return moved;
-            };
-            let result = if stream.copy {
-                copy(source.as_raw_fd(), stream.target, &mut self.buffer)
-            } else {
-                splice(source.as_raw_fd(), stream.target)
-            };
-            match result {
-                Ok(0) => {
-                    // Every writer closed its end.
-                    stream.source = None;
-                    return moved;
-                }
-                Ok(n) => {
-                    stream.blocked = false;
-                    moved += n;
-                    if moved >= 4 * CHUNK {
-                        // Let the loop look at signals and timers between big bursts.
-                        return moved;
-                    }
-                }
-                Err(Step::SourceEmpty) => return moved,
-                Err(Step::TargetFull) => {
-                    stream.blocked = true;
-                    return moved;
-                }
-                Err(Step::NoSplice) => stream.copy = true,
-                Err(Step::TargetClosed) => {
-                    tracing::debug!("fd {} is closed: closing the command's pipe", stream.target);
-                    stream.source = None;
-                    return moved;
-                }
+    /// Hands what is left to relay to a process of its own (the keeper), which relays until
+    /// every stream is at end of file, then exits. timeout-run can then exit without dropping
+    /// output or cutting off processes that still write. The keeper is not a child of
+    /// timeout-run: "no child left" must keep meaning "the tree is gone".
+    pub fn hand_over(mut self, subreaper: bool) {
+        self.watch = None;
+        if self.finished() {
+            return;
+        }
+        // An orphaned keeper must go to init (or a subreaper above), not to timeout-run.
+        set_subreaper(false);
+        // SAFETY: timeout-run is single-threaded, so the child is a full copy of the process;
+        // the intermediate child only forks again and exits.
+        let pid = unsafe { libc::fork() };
+        if pid == 0 {
+            // SAFETY: as above.
+            let keeper = unsafe { libc::fork() };
+            if keeper == 0 {
+                self.keep();
+                // SAFETY: ending the keeper without running timeout-run's exit path.
+                unsafe { libc::_exit(0) };
             }
+            // SAFETY: ending the intermediate child at once.
+            unsafe { libc::_exit(if keeper < 0 { 1 } else { 0 }) };
+        }
+        let mut handed = false;
+        if pid > 0 {
+            let mut status = 0;
+            // SAFETY: waiting for our own child; the status goes to a local.
+            while unsafe { libc::waitpid(pid, &mut status, 0) } < 0 && Errno::last() == Errno::EINTR
+            {
+            }
+            handed = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
+        }
+        if subreaper {
+            set_subreaper(true);
+        }
+        if !handed {
+            tracing::warn!(
+                "cannot start a process to relay the rest of the command's output: it is lost"
+            );
+        }
+    }
+
+    /// The keeper's life: relay, waiting in poll, until every stream is done.
+    fn keep(&mut self) {
+        // SAFETY: plain calls on local values: unblock every signal (the keeper installs no
+        // handler, so the default actions apply) and drop descriptors it does not use.
+        unsafe {
+            let mut none: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut none);
+            libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
+        }
+        // Hold nothing but what is still relayed: a reader waiting for end of file on
+        // timeout-run's stdout or stderr must get it once the keeper is done with them.
+        self.streams.retain(|s| s.source.is_some());
+        let mut used: Vec<RawFd> = Vec::new();
+        for s in &self.streams {
+            if let Some(fd) = &s.source {
+                used.push(fd.as_raw_fd());
+            }
+            used.push(s.target.fd());
+        }
+        close_all_but(&used);
+        while !self.finished() {
+            let interest = self.interest();
+            let mut fds: Vec<PollFd<'_>> = interest
+                .iter()
+                .map(|(fd, events)| PollFd::new(*fd, *events))
+                .collect();
+            match poll(&mut fds, PollTimeout::NONE) {
+                Ok(_) | Err(Errno::EINTR) => {}
+                Err(_) => return,
+            }
+            drop(fds);
+            drop(interest);
+            self.pump();
         }
     }
 }
 
-/// Why a move stopped.
-enum Step {
-    SourceEmpty,
-    TargetFull,
-    NoSplice,
-    TargetClosed,
+impl Stream {
+    /// Moves what can move now; returns the bytes read from the command.
+    fn pump(&mut self) -> usize {
+        let mut moved = 0;
+        while self.source.is_some() {
+            if self.written < self.pending.len() {
+                match self.write_pending() {
+                    Ok(()) => {}
+                    Err(Errno::EAGAIN) => {
+                        self.blocked = true;
+                        return moved;
+                    }
+                    Err(e) => {
+                        self.fail(e);
+                        return moved;
+                    }
+                }
+            }
+            if moved >= BURST {
+                // Let the loop look at signals and timers; nothing read is left unwritten, so
+                // the source's readiness is all there is to wait for.
+                break;
+            }
+            let Some(source) = self.source.as_ref().map(|s| s.as_raw_fd()) else {
+                break;
+            };
+            let result = if self.copy {
+                self.read(source)
+            } else {
+                match splice(source, self.target.fd()) {
+                    Err(Errno::EINVAL | Errno::ENOSYS | Errno::EPERM) => {
+                        tracing::debug!(
+                            "splice refused for the command's {}: using read and write",
+                            self.name
+                        );
+                        self.copy = true;
+                        continue;
+                    }
+                    other => other,
+                }
+            };
+            match result {
+                Ok(0) => {
+                    // Every writer closed its end and the pipe is empty.
+                    self.source = None;
+                }
+                Ok(n) => {
+                    self.blocked = false;
+                    moved += n;
+                }
+                Err(Errno::EINTR) => {}
+                Err(Errno::EAGAIN) => {
+                    // The source is empty, or (splice) the destination is full.
+                    self.blocked = !self.copy && readable_bytes(source) > 0;
+                    return moved;
+                }
+                Err(e) => self.fail(e),
+            }
+        }
+        moved
+    }
+
+    /// Reads one buffer from the command into `pending` (which is empty).
+    fn read(&mut self, source: RawFd) -> Result<usize, Errno> {
+        self.pending.resize(COPY_BUFFER, 0);
+        self.written = 0;
+        // SAFETY: reading into our own buffer of the given length.
+        let n = unsafe { libc::read(source, self.pending.as_mut_ptr().cast(), self.pending.len()) };
+        if n < 0 {
+            self.pending.clear();
+            return Err(Errno::last());
+        }
+        self.pending.truncate(n as usize);
+        Ok(n as usize)
+    }
+
+    /// Writes the rest of `pending`; EAGAIN when the destination is full.
+    fn write_pending(&mut self) -> Result<(), Errno> {
+        while self.written < self.pending.len() {
+            let rest = &self.pending[self.written..];
+            let n = match &self.target {
+                // SAFETY: sending initialised bytes of our buffer; MSG_NOSIGNAL: a closed peer
+                // is EPIPE, not a signal.
+                Target::Socket(fd) => unsafe {
+                    libc::send(
+                        *fd,
+                        rest.as_ptr().cast(),
+                        rest.len(),
+                        libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                    )
+                },
+                // SAFETY: writing initialised bytes of our buffer to a non-blocking descriptor.
+                Target::Private(fd) => unsafe {
+                    libc::write(fd.as_raw_fd(), rest.as_ptr().cast(), rest.len())
+                },
+                // SAFETY: writing initialised bytes of our buffer; a regular file takes it all.
+                Target::Shared { fd, file: true } => unsafe {
+                    libc::write(*fd, rest.as_ptr().cast(), rest.len())
+                },
+                Target::Shared { fd, file: false } => {
+                    if !writable_now(*fd) {
+                        return Err(Errno::EAGAIN);
+                    }
+                    let piece = rest.len().min(libc::PIPE_BUF);
+                    // SAFETY: writing initialised bytes of our buffer; after POLLOUT a pipe
+                    // takes PIPE_BUF bytes without blocking.
+                    unsafe { libc::write(*fd, rest.as_ptr().cast(), piece) }
+                }
+            };
+            if n < 0 {
+                match Errno::last() {
+                    Errno::EINTR => continue,
+                    e => return Err(e),
+                }
+            }
+            self.written += n as usize;
+        }
+        self.pending.clear();
+        self.written = 0;
+        Ok(())
+    }
+
+    /// The destination refused a write: close the command's pipe so its next write fails as it
+    /// would have without timeout-run. A closed reader is the normal end of a pipeline; any
+    /// other error is said once.
+    fn fail(&mut self, error: Errno) {
+        if !matches!(error, Errno::EPIPE | Errno::ECONNRESET) {
+            tracing::warn!("cannot write the command's {}: {}", self.name, error.desc());
+        } else {
+            tracing::debug!(
+                "the command's {} has no reader: closing its pipe",
+                self.name
+            );
+        }
+        self.source = None;
+        self.pending = Vec::new();
+        self.written = 0;
+        self.blocked = false;
+    }
+}
+
+/// A private, non-blocking open file description of the destination open as `fd`.
+fn reopen(fd: RawFd) -> Result<OwnedFd, Errno> {
+    let path = format!("/proc/self/fd/{fd}\0");
+    // SAFETY: a NUL-terminated path; the result is checked and owned from here on.
+    let raw = unsafe {
+        libc::open(
+            path.as_ptr().cast(),
+            libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    if raw < 0 {
+        return Err(Errno::last());
+    }
+    // SAFETY: just opened, owned by nobody else.
+    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
 }
 
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
@@ -170,7 +632,7 @@ fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
     Ok((r, w))
 }
 
-fn splice(source: i32, target: i32) -> Result<usize, Step> {
+fn splice(source: RawFd, target: RawFd) -> Result<usize, Errno> {
     // SAFETY: splice between two descriptors with null offsets (both are streams).
     let n = unsafe {
         libc::splice(
@@ -182,73 +644,73 @@ fn splice(source: i32, target: i32) -> Result<usize, Step> {
             libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
         )
     };
-    if n >= 0 {
-        return Ok(n as usize);
-    }
-    match io::Error::last_os_error().raw_os_error() {
-        Some(libc::EAGAIN) => {
-            // Either side may be the cause: the source is non-blocking and may be empty.
-            if readable_bytes(source) == 0 {
-                Err(Step::SourceEmpty)
-            } else {
-                Err(Step::TargetFull)
-            }
-        }
-        Some(libc::EINTR) => Err(Step::SourceEmpty),
-        Some(libc::EINVAL) => Err(Step::NoSplice),
-        _ => Err(Step::TargetClosed),
-    }
-}
-
-fn copy(source: i32, target: i32, buffer: &mut Vec<u8>) -> Result<usize, Step> {
-    if buffer.is_empty() {
-        buffer.resize(64 * 1024, 0);
-    }
-    // SAFETY: reading into a buffer of the given length.
-    let n = unsafe { libc::read(source, buffer.as_mut_ptr().cast(), buffer.len()) };
-    if n == 0 {
-        return Ok(0);
-    }
     if n < 0 {
-        return Err(Step::SourceEmpty);
+        Err(Errno::last())
+    } else {
+        Ok(n as usize)
     }
-    let mut written = 0usize;
-    let n = n as usize;
-    while written < n {
-        // SAFETY: writing initialised bytes of the buffer. The target is blocking unless the
-        // caller's parent made it non-blocking; a terminal rarely blocks for long.
-        let w = unsafe { libc::write(target, buffer[written..n].as_ptr().cast(), n - written) };
-        if w < 0 {
-            match io::Error::last_os_error().raw_os_error() {
-                Some(libc::EINTR) => continue,
-                Some(libc::EAGAIN) => {
-                    poll_writable(target);
-                    continue;
-                }
-                _ => return Err(Step::TargetClosed),
-            }
-        }
-        written += w as usize;
-    }
-    Ok(n)
 }
 
-fn poll_writable(fd: i32) {
+/// Whether `fd` is writable right now (POLLOUT without waiting); errors count as writable, so
+/// the write reports them.
+fn writable_now(fd: RawFd) -> bool {
     let mut p = libc::pollfd {
         fd,
         events: libc::POLLOUT,
         revents: 0,
     };
-    // SAFETY: poll on one local pollfd.
-    unsafe {
-        libc::poll(&mut p, 1, -1);
-    }
+    // SAFETY: poll on one local pollfd, without waiting.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n != 0
+}
+
+/// Whether the pipe open for writing as `fd` has no reader left.
+fn reader_gone(fd: RawFd) -> bool {
+    let mut p = libc::pollfd {
+        fd,
+        events: libc::POLLOUT,
+        revents: 0,
+    };
+    // SAFETY: poll on one local pollfd, without waiting.
+    let n = unsafe { libc::poll(&mut p, 1, 0) };
+    n > 0 && p.revents & libc::POLLERR != 0
 }
 
 /// Bytes waiting in a pipe.
-fn readable_bytes(fd: i32) -> i32 {
+fn readable_bytes(fd: RawFd) -> i32 {
     let mut n: libc::c_int = 0;
     // SAFETY: FIONREAD writes one int.
     let r = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
     if r < 0 { 0 } else { n }
+}
+
+fn set_subreaper(on: bool) {
+    // SAFETY: prctl with integer arguments only.
+    unsafe {
+        libc::prctl(
+            libc::PR_SET_CHILD_SUBREAPER,
+            libc::c_ulong::from(on),
+            0,
+            0,
+            0,
+        );
+    }
+}
+
+/// Closes every descriptor but `keep`.
+fn close_all_but(keep: &[RawFd]) {
+    let mut keep = keep.to_vec();
+    keep.sort_unstable();
+    keep.dedup();
+    let mut from: u32 = 0;
+    for fd in keep {
+        let fd = fd as u32;
+        if fd > from {
+            // SAFETY: close_range on descriptors nobody else in this process uses.
+            unsafe { libc::syscall(libc::SYS_close_range, from, fd - 1, 0) };
+        }
+        from = fd + 1;
+    }
+    // SAFETY: as above.
+    unsafe { libc::syscall(libc::SYS_close_range, from, u32::MAX, 0) };
 }

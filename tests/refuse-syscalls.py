@@ -2,21 +2,20 @@
 """Runs a program with some system calls refused (ENOSYS) by a seccomp filter, as on older
 kernels or under container runtimes whose filters do not know the calls.
 
-Usage: refuse-syscalls.py NAME[,NAME...] PROGRAM [ARG]...
+Usage: refuse-syscalls.py NAME[:ERRNO][,NAME[:ERRNO]...] PROGRAM [ARG]...
 
-NAME is a system call of the table below (clone3, statmount, listmount everywhere; more on
-x86-64 and aarch64).
+NAME is a system call of the table below (clone3, statmount, listmount, pidfd_open everywhere;
+more on x86-64, aarch64 and riscv64); ERRNO (ENOSYS unless given) is ENOSYS, EPERM or EINVAL.
 """
 
 import ctypes
 import os
-import platform
 import struct
 import sys
 
-# The same numbers on every architecture (asm-generic table).
+# The same numbers on every architecture (asm-generic table)...
 NUMBERS = {"clone3": 435, "statmount": 457, "listmount": 458, "pidfd_open": 434}
-# Older calls, numbered per architecture.
+# ...except for older calls.
 NUMBERS.update(
     {
         "x86_64": {
@@ -40,14 +39,15 @@ NUMBERS.update(
             "pipe2": 59,
             "prctl": 167,
         },
-    }.get(platform.machine(), {})
+        "riscv64": {"splice": 76},
+    }.get(os.uname().machine, {})
 )
+ERRNOS = {"ENOSYS": 38, "EPERM": 1, "EINVAL": 22}
 PR_SET_NO_NEW_PRIVS = 38
 PR_SET_SECCOMP = 22
 SECCOMP_MODE_FILTER = 2
 SECCOMP_RET_ALLOW = 0x7FFF0000
 SECCOMP_RET_ERRNO = 0x00050000
-ENOSYS = 38
 
 BPF_LD_W_ABS = 0x20
 BPF_JEQ_K = 0x15
@@ -61,16 +61,19 @@ def insn(code, jt, jf, k):
 def main():
     if len(sys.argv) < 3:
         sys.exit(__doc__)
-    refused = [NUMBERS[name] for name in sys.argv[1].split(",")]
-    # A = seccomp_data.nr; each refused number jumps to the ENOSYS return at the end.
-    checks = [insn(BPF_JEQ_K, len(refused) - i, 0, nr) for i, nr in enumerate(refused)]
+    refused = []
+    for item in sys.argv[1].split(","):
+        name, _, errno = item.partition(":")
+        if name not in NUMBERS:
+            sys.exit(f"refuse-syscalls.py: unknown system call {name!r} here")
+        refused.append((NUMBERS[name], ERRNOS[errno or "ENOSYS"]))
+    # A = seccomp_data.nr; each refused number returns its errno, anything else is allowed.
+    checks = []
+    for nr, errno in refused:
+        checks.append(insn(BPF_JEQ_K, 0, 1, nr))
+        checks.append(insn(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO | errno))
     program = b"".join(
-        [insn(BPF_LD_W_ABS, 0, 0, 0)]
-        + checks
-        + [
-            insn(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW),
-            insn(BPF_RET_K, 0, 0, SECCOMP_RET_ERRNO | ENOSYS),
-        ]
+        [insn(BPF_LD_W_ABS, 0, 0, 0)] + checks + [insn(BPF_RET_K, 0, 0, SECCOMP_RET_ALLOW)]
     )
     buf = ctypes.create_string_buffer(program)
 

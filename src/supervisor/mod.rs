@@ -85,7 +85,7 @@ impl<'a> Supervisor<'a> {
             None => (None, None),
         };
         let (stdout, stderr) = match ends {
-            Some(e) => (Some(e.stdout), Some(e.stderr)),
+            Some(e) => (e.stdout, e.stderr),
             None => (None, None),
         };
         let plan = SpawnPlan {
@@ -148,6 +148,7 @@ impl<'a> Supervisor<'a> {
         };
         attempt.mechanism = Some(mechanism);
         let mut tree = Tree::new(pid, mechanism, cgroup);
+        tree.remove_abandoned_cgroups();
         let where_ = match tree.cgroup_path() {
             Some(path) => format!("cgroup {}", path.display()),
             None => mechanism.describe().to_owned(),
@@ -178,19 +179,26 @@ impl<'a> Supervisor<'a> {
         let mut machine = Machine::new(settings, start);
         let mut leader_status: Option<Status> = None;
         let mut leftovers_at_exit = 0usize;
+        let mut tree_gone = false;
 
         while machine.phase() != Phase::Done {
-            self.events.arm(machine.next_wakeup())?;
+            let relay_wakeup = relay.as_ref().and_then(|r| r.next_wakeup());
+            self.events
+                .arm(earliest(machine.next_wakeup(), relay_wakeup))?;
             let ready = match &relay {
                 Some(r) => self.events.wait(&r.interest())?,
                 None => self.events.wait(&[])?,
             };
             let now = Instant::now();
             let mut queue: Vec<Event> = Vec::new();
-            if let Some(r) = relay.as_mut().filter(|_| !ready.extra.is_empty())
-                && r.pump() > 0
-            {
-                queue.push(Event::Output);
+            if let Some(r) = relay.as_mut() {
+                // The timer may end the pause of the watch on files.
+                let moved = (!ready.extra.is_empty() || ready.timer) && r.pump() > 0;
+                // While the destination does not take what the command wrote, the command is
+                // not idle: its reader is slow.
+                if moved || r.holding() {
+                    queue.push(Event::Output);
+                }
             }
             let mut chld = false;
             if ready.signals {
@@ -216,6 +224,7 @@ impl<'a> Supervisor<'a> {
             }
             if chld {
                 let reaping = spawn::reap();
+                tree_gone |= reaping.no_children;
                 let mut others = false;
                 let mut leader_now = false;
                 for r in &reaping.reaped {
@@ -316,15 +325,19 @@ impl<'a> Supervisor<'a> {
                             at: Instant::now().since(start),
                         });
                     }
+                    if let (Action::Heartbeat { .. }, Some(r)) = (action, relay.as_mut()) {
+                        // The line went to stderr, which may be a watched file.
+                        r.forget_own_writes();
+                    }
                 }
             }
         }
 
-        if let Some(r) = relay.as_mut() {
-            r.drain();
-        }
         let wall = Instant::now().since(start);
-        let resources = resources(Some(&tree), usage_before, wall);
+        // Reading the cgroup's figures costs a tenth of a millisecond: only for someone who
+        // will see them.
+        let wanted = config.report.is_some() || tracing::enabled!(tracing::Level::INFO);
+        let resources = resources(wanted.then_some(&tree), usage_before, wall);
         tracing::info!(
             "attempt {number} used {} user + {} system CPU{} ({})",
             duration::display(Duration::from_secs_f64(resources.user_s)),
@@ -336,7 +349,14 @@ impl<'a> Supervisor<'a> {
             resources.cpu_source
         );
         attempt.resources = Some(resources);
-        tree.release(config.leftovers == Leftovers::Keep && machine.stop_reason().is_none());
+        let keep = config.leftovers == Leftovers::Keep && machine.stop_reason().is_none();
+        tree.release(keep);
+        if let Some(r) = relay {
+            // After a stop, timeout-run exits as soon as the tree is gone: the rest of the
+            // output is not waited for, but it is not dropped either.
+            let stopped = machine.stop_reason().is_some();
+            self.finish_relay(r, deadline, stopped, keep && !tree_gone)?;
+        }
         attempt.escalated = machine.escalated();
         attempt.outcome = machine
             .outcome()
@@ -363,6 +383,58 @@ impl<'a> Supervisor<'a> {
                         spawn::reap();
                     } else if received.signal.is_termination() {
                         return Ok(Some(received.signal));
+                    }
+                }
+            }
+        }
+    }
+
+    /// Delivers what the relay still holds before the attempt ends, serving signals meanwhile.
+    /// timeout-run waits only for a destination that is full after the command ended on its
+    /// own, and at most until the deadline or a termination signal. Otherwise a keeper process
+    /// takes the rest over: after a stop (timeout-run exits as soon as the tree is gone), while
+    /// processes kept by `--leftovers keep` still write (`writers_remain`), or when the pipe is
+    /// still open but empty (a process outside the tree holds it: a pipeline must not hang on
+    /// it).
+    fn finish_relay(
+        &mut self,
+        mut relay: Relay,
+        deadline: Option<Instant>,
+        stopped: bool,
+        writers_remain: bool,
+    ) -> Result<()> {
+        let subreaper = !self.config.foreground;
+        relay.stop_watching();
+        loop {
+            let moved = relay.pump();
+            if relay.finished() {
+                return Ok(());
+            }
+            if moved > 0 {
+                continue;
+            }
+            if writers_remain
+                || stopped
+                || !relay.holding()
+                || deadline.is_some_and(|d| Instant::now() >= d)
+            {
+                tracing::debug!("handing the rest of the command's output to a keeper process");
+                relay.hand_over(subreaper);
+                return Ok(());
+            }
+            self.events.arm(deadline)?;
+            let ready = self.events.wait(&relay.interest())?;
+            if ready.signals {
+                for received in self.events.read_signals() {
+                    if received.signal == Signal::CHLD {
+                        spawn::reap();
+                    } else if received.signal.is_termination() {
+                        tracing::debug!(
+                            "received {} while relaying the last output",
+                            received.signal
+                        );
+                        relay.hand_over(subreaper);
+                        return Ok(());
                     }
                 }
             }
@@ -596,6 +668,14 @@ fn attempt_deadline(config: &Config, now: Instant, wall_now: SystemTime) -> Opti
         now.add(remaining)
     });
     match (relative, absolute) {
+        (Some(a), Some(b)) => Some(a.min(b)),
+        (a, b) => a.or(b),
+    }
+}
+
+/// The earlier of two optional instants.
+fn earliest(a: Option<Instant>, b: Option<Instant>) -> Option<Instant> {
+    match (a, b) {
         (Some(a), Some(b)) => Some(a.min(b)),
         (a, b) => a.or(b),
     }

@@ -321,12 +321,15 @@ fn alarm_from_outside_means_the_time_is_up() {
 
 #[test]
 fn same_signal_twice_during_a_timeouts_grace_kills_at_once() {
+    // The timeout is forced with SIGALRM once the helper is ready, so a slow start cannot race
+    // it.
     let args = with_helper(
-        &["-t", "0.3", "-g", "30"],
+        &["-t", "30", "-g", "30"],
         &["log", "TERM", "log", "INT", "ready", "sleep", "30"],
     );
     let mut r = spawn(args);
     r.wait_for_line("ready");
+    r.signal(libc::SIGALRM);
     r.wait_for_line("got SIGTERM");
     r.signal(libc::SIGINT);
     r.wait_for_line("got SIGINT");

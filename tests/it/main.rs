@@ -11,6 +11,7 @@ mod forensics;
 mod gnu;
 mod hostile;
 mod ownership;
+mod relay;
 mod terminal;
 mod tree;
 mod uutils;

@@ -134,10 +134,15 @@ impl Finished {
 
 /// Starts a configured command with piped stdout/stderr, in its own process group so the
 /// watchdog can kill everything it started.
-pub fn start(mut command: Command) -> Running {
+pub fn start(command: Command) -> Running {
+    start_with_stdout(command, Stdio::piped())
+}
+
+/// Like [`start`], with stdout going to `stdout` (only a pipe is read line by line).
+pub fn start_with_stdout(mut command: Command, stdout: Stdio) -> Running {
     command
         .stdin(Stdio::null())
-        .stdout(Stdio::piped())
+        .stdout(stdout)
         .stderr(Stdio::piped())
         .process_group(0);
     // Whatever the test runner inherited (a non-interactive shell starts background jobs with
@@ -162,9 +167,10 @@ pub fn start(mut command: Command) -> Running {
     let (tx, lines) = channel();
     let stdout = Arc::new(Mutex::new(String::new()));
     let stderr = Arc::new(Mutex::new(String::new()));
-    let out = child.stdout.take().expect("stdout");
+    let out = child.stdout.take();
     let all = Arc::clone(&stdout);
     let out_reader = thread::spawn(move || {
+        let Some(out) = out else { return };
         for line in BufReader::new(out).lines() {
             let Ok(line) = line else { break };
             all.lock().unwrap().push_str(&format!("{line}\n"));
@@ -236,6 +242,12 @@ impl Running {
                 }
             }
         }
+    }
+
+    /// Replaces the default watchdog, for runs that move a lot of data.
+    pub fn watchdog(mut self, limit: Duration) -> Self {
+        self.watchdog = limit;
+        self
     }
 
     /// Sends a signal to timeout-run.

@@ -23,10 +23,12 @@ pub struct Cgroup {
     parent: PathBuf,
     /// The directory itself, for `clone3(CLONE_INTO_CGROUP)`, locked (`flock`) while this run
     /// owns it.
-    dir_fd: OwnedFd,
+    dir_fd: Option<OwnedFd>,
     /// On drop, move surviving members out (to timeout-run's own cgroup) instead of killing
     /// them (`--leftovers keep`).
     pub(super) keep_members: bool,
+    /// The supervisor saw the tree end: no need to look for members before removing it.
+    pub(super) emptied: bool,
 }
 
 /// The name of every cgroup timeout-run makes starts with this.
@@ -87,6 +89,11 @@ fn remove_abandoned(parent: &Path) {
 /// Removes a cgroup directory and the cgroups below it (made by the command, or by a nested
 /// timeout-run), deepest first. Only empty cgroups can go: false when one could not.
 fn remove_tree(dir: &Path) -> bool {
+    // Most cgroups have nothing below them: try that first, and list the directory only when
+    // the removal says it is not empty (kernfs answers EBUSY or ENOTEMPTY).
+    if fs::remove_dir(dir).is_ok() {
+        return true;
+    }
     if let Ok(entries) = fs::read_dir(dir) {
         for entry in entries.flatten() {
             if entry.file_type().is_ok_and(|t| t.is_dir()) {
@@ -132,7 +139,6 @@ impl Cgroup {
         let parent = mount_point.join(relative);
         // Pids repeat across pid namespaces (every container's timeout-run may be PID 1), so
         // the name also carries the time; a collision is retried with a new name.
-        remove_abandoned(&parent);
         let mut made = None;
         for _ in 0..8 {
             let stamp = std::time::SystemTime::now()
@@ -173,7 +179,8 @@ impl Cgroup {
         Ok(Cgroup {
             dir,
             parent,
-            dir_fd,
+            dir_fd: Some(dir_fd),
+            emptied: false,
             keep_members: false,
         })
     }
@@ -181,7 +188,11 @@ impl Cgroup {
     /// Where the command is to start.
     pub fn target(&self) -> CgroupTarget<'_> {
         CgroupTarget {
-            dir: self.dir_fd.as_fd(),
+            dir: self
+                .dir_fd
+                .as_ref()
+                .expect("the directory is open until the cgroup is dropped")
+                .as_fd(),
         }
     }
 
@@ -252,6 +263,12 @@ impl Cgroup {
             .is_some_and(|p| p.ends_with(&format!("/{leaf}")) || p.contains(&format!("/{leaf}/")))
     }
 
+    /// Removes the empty cgroups next to this one that runs which were SIGKILLed left behind.
+    /// Called once the command runs, so the listing overlaps its start instead of delaying it.
+    pub fn remove_abandoned_siblings(&self) {
+        remove_abandoned(&self.parent);
+    }
+
     /// Lets go of the cgroup, moving whoever is inside out to timeout-run's own cgroup first.
     pub fn release_keeping_members(mut self) {
         self.keep_members = true;
@@ -293,7 +310,7 @@ impl Drop for Cgroup {
                     let _ = write!(f, "{pid}");
                 }
             }
-        } else if self.populated() {
+        } else if !self.emptied && self.populated() {
             // Only on an error path: the supervisor empties the tree before it lets go.
             self.kill_all();
             for _ in 0..200 {
@@ -305,6 +322,10 @@ impl Drop for Cgroup {
                 crate::sys::spawn::reap();
             }
         }
+        // Closed (and so unlocked) before the removal: the kernel finishes taking down a
+        // cgroup when its last reference goes, and an open descriptor would make that happen
+        // at timeout-run's exit instead, where it waits for it.
+        drop(self.dir_fd.take());
         if remove_tree(&self.dir) {
             tracing::debug!("removed {}", self.dir.display());
         } else {

@@ -263,8 +263,16 @@ impl Tree {
     pub fn release(mut self, keep: bool) {
         if let Some(mut cgroup) = self.cgroup.take() {
             cgroup.keep_members = keep;
+            cgroup.emptied = !keep;
         }
         self.released = true;
+    }
+
+    /// Removes the empty cgroups that SIGKILLed runs left next to this tree's.
+    pub fn remove_abandoned_cgroups(&self) {
+        if let Some(cgroup) = &self.cgroup {
+            cgroup.remove_abandoned_siblings();
+        }
     }
 }
 

@@ -571,6 +571,45 @@ mod tests {
         let _ = std::fs::remove_dir_all(root);
     }
 
+    /// The aarch64 build runs too, under qemu's user-mode emulation (which refuses the child
+    /// subreaper: timeout-run warns and goes on). It starts the host's `sleep` and times it out.
+    #[test]
+    fn the_aarch64_static_binary_runs_under_emulation() {
+        let test = "the_aarch64_static_binary_runs_under_emulation";
+        let Some(dir) = dist_dir(test) else {
+            return;
+        };
+        if Command::new("qemu-aarch64")
+            .arg("-version")
+            .output()
+            .is_err()
+        {
+            crate::skip(test, "qemu-aarch64 (Debian's qemu-user) is not installed");
+            return;
+        }
+        let target = "aarch64-unknown-linux-musl";
+        let files = scratch("aarch64");
+        let tarball = dir.join(format!("timeout-run-{VERSION}-{target}.tar.gz"));
+        ok(Command::new("tar")
+            .arg("-xzf")
+            .arg(&tarball)
+            .arg("-C")
+            .arg(&files));
+        let binary = files.join(format!("timeout-run-{VERSION}-{target}/timeout-run"));
+        let emulated = |args: &[&str]| {
+            let mut c = Command::new("qemu-aarch64");
+            c.arg(&binary).args(args);
+            bounded(c)
+        };
+        let (status, stdout, _) = emulated(&["--version"]);
+        assert!(status.success(), "--version: {status}");
+        assert_eq!(stdout.trim(), format!("timeout-run {VERSION}"));
+        let (status, _, took) = emulated(&["-t", "0.3", "sleep", "10"]);
+        assert_eq!(status.code(), Some(124), "a timeout");
+        assert!(took < Duration::from_secs(8), "took {took:?}");
+        let _ = std::fs::remove_dir_all(files);
+    }
+
     #[test]
     fn the_checksums_cover_every_artifact() {
         let Some(dir) = dist_dir("the_checksums_cover_every_artifact") else {

@@ -106,7 +106,12 @@ pub struct Cli {
     pub idle_timeout: Option<String>,
 
     /// Run the command again after a failed attempt, up to N more times
-    #[arg(long, value_name = "N", default_value_t = 0)]
+    #[arg(
+        long,
+        value_name = "N",
+        default_value_t = 0,
+        allow_hyphen_values = true
+    )]
     pub retries: u32,
 
     /// Pause between attempts
@@ -128,7 +133,12 @@ pub struct Cli {
 
     /// At a timeout, before the stop signal, run CMD through 'sh -c' (TIMEOUT_RUN_PID and
     /// TIMEOUT_RUN_PIDS name the tree; its output goes to stderr), for stack dumps
-    #[arg(long, value_name = "CMD", value_hint = clap::ValueHint::CommandString)]
+    #[arg(
+        long,
+        value_name = "CMD",
+        value_hint = clap::ValueHint::CommandString,
+        allow_hyphen_values = true
+    )]
     pub on_timeout: Option<OsString>,
 
     /// Write a JSON summary to PATH ('-' for stderr)

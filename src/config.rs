@@ -206,11 +206,21 @@ impl Config {
         // deadline, so the script around it can still act on its 124: it stops its command a
         // grace period early. (At most half of the time left, so that a long default grace
         // under a short outer limit does not time the command out before it starts.)
+        // With `--on-timeout`, the hook runs before the stop signal and counts too.
+        let hook = cli
+            .on_timeout
+            .as_ref()
+            .map(|_| {
+                grace
+                    .unwrap_or(Duration::from_secs(10))
+                    .max(Duration::from_secs(1))
+            })
+            .unwrap_or(Duration::ZERO);
         let inherited_deadline = inherited_deadline.map(|outer| {
             let left = outer
                 .duration_since(SystemTime::now())
                 .unwrap_or(Duration::ZERO);
-            outer - grace.unwrap_or(Duration::ZERO).min(left / 2)
+            outer - (grace.unwrap_or(Duration::ZERO) + hook).min(left / 2)
         });
         let deadline = match (own_deadline, inherited_deadline) {
             (Some(a), Some(b)) => Some(a.min(b)),
@@ -223,7 +233,8 @@ impl Config {
                 .filter(|d| !d.is_zero()))
         };
         let idle_timeout = optional(&cli.idle_timeout)?;
-        let heartbeat = optional(&cli.heartbeat)?;
+        // A heartbeat more often than every millisecond would be a flood, not a sign of life.
+        let heartbeat = optional(&cli.heartbeat)?.map(|d| d.max(Duration::from_millis(1)));
         let retry_delay = duration::parse(&cli.retry_delay)?;
         let verbosity = match (cli.quiet, cli.verbose) {
             (true, _) => Verbosity::Quiet,

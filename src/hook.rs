@@ -65,9 +65,12 @@ pub fn run(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) {
             "--on-timeout: the hook did not finish within {}: killing it",
             crate::duration::display(bound)
         );
-        // SAFETY: killpg on the hook's own process group (it is its leader, not yet reaped).
-        unsafe { libc::killpg(hook, libc::SIGKILL) };
     }
+    // Whatever the hook left running in its process group (a background job) goes with it, so
+    // it cannot hold up the end of the stop. The hook is not reaped yet, so its group id cannot
+    // have been given to another group.
+    // SAFETY: killpg on the hook's own process group (it is the leader, not yet reaped).
+    unsafe { libc::killpg(hook, libc::SIGKILL) };
     match child.wait() {
         Ok(status) if status.success() => tracing::debug!("--on-timeout: the hook succeeded"),
         Ok(status) => tracing::warn!("--on-timeout: the hook failed ({status})"),

@@ -136,9 +136,9 @@ pub struct Machine {
     reason: Option<StopReason>,
     status: Option<Status>,
     tree_empty: bool,
-    /// The first termination signal received during the current stop (or the one that started
-    /// it): receiving it again means "now".
-    insist_on: Option<Signal>,
+    /// The termination signals received during the current stop (and the one that started
+    /// it): receiving one of them again means "now".
+    received: Vec<Signal>,
     /// The signal the stop sequence sent to the tree, for descendants found later.
     stop_sent: Option<Signal>,
     kill_retry: Option<KillRetry>,
@@ -161,7 +161,7 @@ impl Machine {
             reason: None,
             status: None,
             tree_empty: false,
-            insist_on: None,
+            received: Vec::new(),
             stop_sent: None,
             kill_retry: None,
             notice_at: None,
@@ -200,6 +200,16 @@ impl Machine {
             },
             Some(StopReason::Leftovers) | None => Outcome::Finished(status),
         })
+    }
+
+    /// Moves the end of the grace period `by` later: the driver ran the `--on-timeout` hook
+    /// before sending the stop signal, and the command must still get its whole grace.
+    pub fn extend_grace(&mut self, by: Duration) {
+        if let Phase::Stopping { kill_at: Some(at) } = self.phase {
+            self.phase = Phase::Stopping {
+                kill_at: Some(at.add(by)),
+            };
+        }
     }
 
     /// When the driver must wake the machine with [`Event::Tick`] at the latest.
@@ -269,10 +279,9 @@ impl Machine {
         if let Some(at) = self.next_heartbeat.filter(|at| now >= *at) {
             let interval = self.settings.heartbeat.unwrap_or(Duration::MAX);
             // Skip beats missed while suspended rather than printing them all at once.
-            let mut next = at.add(interval);
-            while next <= now {
-                next = next.add(interval);
-            }
+            let missed = now.since(at).as_nanos() / interval.as_nanos().max(1);
+            let skip = u32::try_from(missed.saturating_add(1)).unwrap_or(u32::MAX);
+            let next = at.add(interval.saturating_mul(skip));
             self.next_heartbeat = Some(next);
             if matches!(self.phase, Phase::Running | Phase::Lingering) {
                 actions.push(Action::Heartbeat {
@@ -350,7 +359,7 @@ impl Machine {
             actions.push(Action::Suspend { signal });
             return;
         }
-        if signal == Signal::ALRM && !from_terminal {
+        if signal == Signal::ALRM {
             // GNU timeout's own timer is SIGALRM, so `kill -ALRM` means "the time is up now"; during
             // a grace period it is the end of the grace, as GNU's second alarm is.
             match self.phase {
@@ -378,7 +387,7 @@ impl Machine {
             Phase::Running | Phase::Lingering => {
                 let reason = StopReason::Cancelled(signal);
                 self.reason = Some(reason);
-                self.insist_on = Some(signal);
+                self.received.push(signal);
                 self.stop_sent = Some(signal);
                 if relay {
                     actions.push(Action::Send {
@@ -401,7 +410,7 @@ impl Machine {
             Phase::Stopping { .. } | Phase::Killing => {
                 // In any grace period (a cancel's, a timeout's, the leftovers'), the first
                 // termination signal is relayed; the same one again kills at once.
-                let insisted = self.insist_on == Some(signal);
+                let insisted = self.received.contains(&signal);
                 if insisted && self.phase != Phase::Killing {
                     let reason = self.reason.unwrap_or(StopReason::Cancelled(signal));
                     self.kill(Why::Insisted(reason), now, actions);
@@ -416,7 +425,9 @@ impl Machine {
                         why: Why::Forward,
                     });
                 }
-                self.insist_on.get_or_insert(signal);
+                if !insisted {
+                    self.received.push(signal);
+                }
                 if self.reason == Some(StopReason::Leftovers) {
                     // The user interrupted the clean-up: report the cancellation.
                     self.reason = Some(StopReason::Cancelled(signal));
@@ -780,6 +791,29 @@ mod tests {
         });
         assert_eq!(m.handle(sig(alrm), at(100)).len(), 3);
         assert!(matches!(m.phase(), Phase::Stopping { .. }));
+    }
+
+    #[test]
+    fn any_termination_signal_received_twice_kills() {
+        let mut m = machine(settings());
+        m.handle(sig(INT), at(1_000));
+        assert_eq!(m.handle(sig(TERM), at(1_100)), [send(TERM, Why::Forward)]);
+        assert_eq!(
+            m.handle(sig(TERM), at(1_200)),
+            [Action::Kill {
+                why: Why::Insisted(StopReason::Cancelled(INT))
+            }]
+        );
+    }
+
+    #[test]
+    fn the_grace_can_be_extended_after_the_hook() {
+        let mut m = machine(settings());
+        m.handle(Event::Tick, at(5_000));
+        m.extend_grace(Duration::from_millis(1_500));
+        assert_eq!(m.next_wakeup(), Some(at(8_500)));
+        assert!(m.handle(Event::Tick, at(7_000)).is_empty());
+        assert_eq!(m.handle(Event::Tick, at(8_500)).len(), 1);
     }
 
     #[test]

@@ -10,7 +10,7 @@ use std::time::{Duration, SystemTime};
 use anyhow::{Context, Result, bail};
 
 use crate::clock::{self, Instant};
-use crate::config::{Config, Contain, DEADLINE_ENV, Leftovers};
+use crate::config::{Config, Contain, DEADLINE_ENV, Leftovers, Verbosity};
 use crate::duration;
 use crate::log;
 use crate::outcome::{Attempt, Outcome, Resources, SentSignal, Status, Why};
@@ -238,12 +238,13 @@ impl<'a> Supervisor<'a> {
                             "command '{name}' (pid {pid}) {}",
                             report::describe_status(r.status)
                         );
-                        if !reaping.no_children && machine.phase() == Phase::Running {
+                        let tree_empty = reaping.no_children || tree.cgroup_is_empty();
+                        if !tree_empty && machine.phase() == Phase::Running {
                             leftovers_at_exit = contain::descendant_count();
                         }
                         queue.push(Event::CommandExited {
                             status: r.status,
-                            tree_empty: reaping.no_children,
+                            tree_empty,
                         });
                     } else {
                         others = true;
@@ -257,7 +258,12 @@ impl<'a> Supervisor<'a> {
                 if others || leader_now {
                     queue.push(Event::Reaped);
                 }
-                if reaping.no_children && leader_status.is_some() && !leader_now {
+                // A cgroup is gone when nobody is in it, even if timeout-run has other children
+                // (a hook's orphans, processes kept from an earlier attempt).
+                if leader_status.is_some()
+                    && !leader_now
+                    && (reaping.no_children || tree.cgroup_is_empty())
+                {
                     queue.push(Event::TreeEmpty);
                 }
             }
@@ -304,7 +310,7 @@ impl<'a> Supervisor<'a> {
                         }
                         _ => None,
                     };
-                    self.execute(
+                    let hook_took = self.execute(
                         action,
                         paired.is_some(),
                         &mut tree,
@@ -312,6 +318,11 @@ impl<'a> Supervisor<'a> {
                         start,
                         &name,
                     );
+                    if let Some(took) = hook_took {
+                        // The hook ran before the stop signal: the command still gets its
+                        // whole grace period after it.
+                        machine.extend_grace(took);
+                    }
                     if let Some(reason) = paired {
                         actions.next();
                         attempt.signals_sent.push(SentSignal {
@@ -458,6 +469,8 @@ impl<'a> Supervisor<'a> {
 
     /// Carries out one action; with `and_continue`, a `Send` is followed by SIGCONT in the same
     /// pass over the tree.
+    ///
+    /// Returns how long an `--on-timeout` hook took, by which the grace period is moved.
     fn execute(
         &mut self,
         action: Action,
@@ -466,7 +479,7 @@ impl<'a> Supervisor<'a> {
         attempt: &mut Attempt,
         start: Instant,
         name: &str,
-    ) {
+    ) -> Option<Duration> {
         let target = if tree.mechanism() == Mechanism::Child {
             "child"
         } else {
@@ -559,7 +572,7 @@ impl<'a> Supervisor<'a> {
                 }
             }
             Action::Notice { left, again } => {
-                if terminal::stderr_is_terminal() {
+                if terminal::stderr_is_terminal() && self.config.verbosity != Verbosity::Quiet {
                     let key = if again == Signal::QUIT {
                         "Ctrl-\\"
                     } else {
@@ -588,25 +601,36 @@ impl<'a> Supervisor<'a> {
             }
             Action::AtTimeout => {
                 let pids = tree.pids();
-                let processes = census::take(&pids);
-                if tracing::enabled!(tracing::Level::INFO) {
-                    tracing::info!(
-                        "the tree of '{name}' at the timeout ({}):",
-                        report::plural(processes.len(), "process", "processes")
-                    );
-                    for line in census::render(&processes) {
-                        tracing::info!("  {line}");
+                // Reading every process costs a few /proc reads each: only for someone who
+                // will see it.
+                let wanted = self.config.report.is_some()
+                    || self.config.on_timeout.is_some()
+                    || tracing::enabled!(tracing::Level::INFO);
+                if wanted {
+                    let processes = census::take(&pids);
+                    if tracing::enabled!(tracing::Level::INFO) {
+                        tracing::info!(
+                            "the tree of '{name}' at the timeout ({}):",
+                            report::plural(processes.len(), "process", "processes")
+                        );
+                        for line in census::render(&processes) {
+                            tracing::info!("  {line}");
+                        }
                     }
+                    attempt.tree_at_timeout = Some(processes);
                 }
-                attempt.tree_at_timeout = Some(processes);
                 if let Some(hook) = &self.config.on_timeout {
-                    let bound = self
-                        .config
-                        .grace
-                        .unwrap_or(Duration::from_secs(10))
-                        .max(Duration::from_secs(1));
-                    let leader = attempt.pid.unwrap_or(0);
+                    let bound = hook_bound(self.config);
+                    // The command's pid only while it is alive: once reaped, it may be another
+                    // process's.
+                    let leader = if tree.leader_alive() {
+                        attempt.pid.unwrap_or(0)
+                    } else {
+                        0
+                    };
+                    let started = Instant::now();
                     crate::hook::run(hook, leader, &pids, bound);
+                    return Some(Instant::now().since(started));
                 }
             }
             Action::Suspend { signal } => {
@@ -626,7 +650,16 @@ impl<'a> Supervisor<'a> {
                 ));
             }
         }
+        None
     }
+}
+
+/// How long `--on-timeout` may run: the grace period, at least 1 s (10 s with `--no-kill`).
+pub fn hook_bound(config: &Config) -> Duration {
+    config
+        .grace
+        .unwrap_or(Duration::from_secs(10))
+        .max(Duration::from_secs(1))
 }
 
 /// What the tree used in this attempt: from the cgroup where there is one, else from the

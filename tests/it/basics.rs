@@ -320,6 +320,22 @@ fn alarm_from_outside_means_the_time_is_up() {
 }
 
 #[test]
+fn an_alarm_inherited_from_the_parent_is_a_timeout_too() {
+    // alarm() survives exec: the kernel sends SIGALRM (si_code SI_KERNEL, like a terminal's
+    // signals) and GNU timeout treats it as its own timer.
+    let f = run([
+        "python3",
+        "-c",
+        "import os, signal, sys; signal.alarm(1); os.execvp(sys.argv[1], sys.argv[1:])",
+        bin(),
+        "30",
+        "sleep",
+        "10",
+    ]);
+    f.assert_code(124).assert_faster_than(5 * SEC);
+}
+
+#[test]
 fn same_signal_twice_during_a_timeouts_grace_kills_at_once() {
     // The timeout is forced with SIGALRM once the helper is ready, so a slow start cannot race
     // it.

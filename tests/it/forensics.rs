@@ -173,3 +173,61 @@ fn resource_totals_are_reported_on_every_path() {
     // -vv says it too.
     run(["-vv", "5", "true"]).assert_stderr_contains("attempt 1 used ");
 }
+
+#[test]
+fn a_hooks_background_job_does_not_hold_up_the_stop() {
+    // The hook leaves a job running; it is not part of the tree, and neither waits for it nor
+    // makes timeout-run escalate.
+    let marker = format!("15.{}", std::process::id());
+    let hook = format!("sleep {marker} &");
+    let f = run([
+        "-v",
+        "--no-kill",
+        "--on-timeout",
+        &hook,
+        "0.3",
+        "sleep",
+        "100",
+    ]);
+    f.assert_code(124).assert_faster_than(4 * SEC);
+    let f = run([
+        "-v",
+        "-k",
+        "3",
+        "--on-timeout",
+        &hook,
+        "0.3",
+        "sleep",
+        "100",
+    ]);
+    f.assert_code(124)
+        .assert_faster_than(3 * SEC)
+        .assert_stderr_lacks("signal KILL");
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &format!("sleep {marker}")])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "the hook's job survived");
+}
+
+#[test]
+fn the_command_gets_its_whole_grace_after_the_hook() {
+    // The hook takes 1 s; the command's clean-up takes 1.5 s of a 2 s grace.
+    let script = "trap 'sleep 1.5; echo cleaned; exit 0' TERM; echo ready; sleep 30 & wait";
+    let mut r = spawn([
+        "--on-timeout",
+        "sleep 1",
+        "-g",
+        "2",
+        "30",
+        "sh",
+        "-c",
+        script,
+    ]);
+    r.wait_for_line("ready");
+    r.signal(libc::SIGALRM);
+    let f = r.finish();
+    f.assert_code(124)
+        .assert_stdout_contains("cleaned")
+        .assert_faster_than(8 * SEC);
+}

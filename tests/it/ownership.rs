@@ -268,3 +268,28 @@ fn directories_of_runs_that_are_gone_are_removed_by_a_later_run() {
         "a directory whose owner is alive was removed"
     );
 }
+
+#[test]
+fn an_outer_run_keeping_leftovers_leaves_a_live_nested_runs_cgroup_alone() {
+    let Some(cg) = TestCgroup::new("keep-nested") else {
+        return skip(
+            "an_outer_run_keeping_leftovers_leaves_a_live_nested_runs_cgroup_alone",
+            "needs root and a writable cgroup v2 hierarchy",
+        );
+    };
+    let marker = marker(400);
+    // The outer command exits at once, keeping the inner timeout-run, which must still stop
+    // its own tree at its deadline.
+    let script = format!(
+        r#""$0" --leftovers keep 5 sh -c '"$0" -k 1 1 sh -c "sleep {marker} & wait" & exit 0' "$0"
+           echo "code=$?""#
+    );
+    let f = cg.run(&script);
+    f.assert_code(0).assert_stdout_contains("code=0");
+    // Wait (bounded) for the inner run to end its tree.
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while !processes_with(&marker).is_empty() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+    assert_nothing_left(&cg, &marker, "nested keep", &f);
+}

@@ -426,6 +426,42 @@ fn group_mode_catches_a_process_that_keeps_forking_away_from_its_parent() {
 }
 
 #[test]
+fn group_mode_stops_a_process_whose_name_is_not_utf8() {
+    // The kernel cuts a name at 15 bytes, here in the middle of a two-byte character.
+    let dir = tempdir();
+    let program = dir.path().join("ééééééééé");
+    std::fs::copy("/bin/sleep", &program).unwrap();
+    let marker = marker(4);
+    let script = format!("setsid {} {marker} & wait", program.display());
+    let f = run(["--contain", "group", "-g", "1", "0.3", "sh", "-c", &script]);
+    let left = processes_with(&marker);
+    cleanup(&left);
+    f.assert_code(124).assert_faster_than(4 * SEC);
+    assert!(left.is_empty(), "survivors {left:?}\n{f:#?}");
+}
+
+#[test]
+fn the_commands_clean_up_children_are_not_signalled_again() {
+    // The command's TERM trap starts a clean-up child after the stop signal; it is part of the
+    // tree but must not get the stop signal a second time (nor at all: it came later), in
+    // either mode, so the clean-up finishes within the grace period.
+    let script = "trap 'sh -c \"sleep 0.5; echo cleanup-finished\"; exit 0' TERM; \
+                  setsid sh -c 'echo ready; exec sleep 30' & sh -c 'echo ready; exec sleep 30' & wait";
+    for mode in modes("the_commands_clean_up_children_are_not_signalled_again") {
+        let mut r = spawn(["--contain", mode, "-g", "5", "30", "sh", "-c", script]);
+        // Both children have exec'd: a signal that lands while a shell forks can be lost in
+        // the shell itself, whatever sent it.
+        r.wait_for_line("ready");
+        r.wait_for_line("ready");
+        r.signal(libc::SIGALRM);
+        let f = r.finish();
+        f.assert_code(124)
+            .assert_stdout_contains("cleanup-finished")
+            .assert_faster_than(4 * SEC);
+    }
+}
+
+#[test]
 fn a_reused_pid_never_replaces_the_commands_status() {
     if let Some(why) = pid_namespace_unavailable() {
         return skip("a_reused_pid_never_replaces_the_commands_status", &why);

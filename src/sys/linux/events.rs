@@ -189,7 +189,19 @@ impl EventSource {
             let code = info.ssi_code;
             out.push(Received {
                 signal,
-                from_terminal: code == libc::SI_KERNEL,
+                // The kernel sends other signals too (timers, resource limits): only these come
+                // from a terminal's line discipline.
+                from_terminal: code == libc::SI_KERNEL
+                    && [
+                        libc::SIGINT,
+                        libc::SIGQUIT,
+                        libc::SIGTSTP,
+                        libc::SIGTTIN,
+                        libc::SIGTTOU,
+                        libc::SIGHUP,
+                        libc::SIGWINCH,
+                    ]
+                    .contains(&signal.raw()),
                 sender: (code == libc::SI_USER || code == libc::SI_QUEUE)
                     .then_some(info.ssi_pid as i32),
             });

@@ -34,7 +34,9 @@ pub fn read_proc(path: impl AsRef<Path>) -> io::Result<String> {
             Err(e) => return Err(e),
         }
     }
-    String::from_utf8(bytes).map_err(|e| io::Error::new(io::ErrorKind::InvalidData, e))
+    // A process name is whatever bytes it chose (or its first 15 bytes, which may cut a
+    // character in two): never let one make a process invisible.
+    Ok(String::from_utf8_lossy(&bytes).into_owned())
 }
 
 /// Pids listed in `/proc/<pid>/task/*/children`, for a process with `threads` threads: a

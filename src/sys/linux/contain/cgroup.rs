@@ -94,14 +94,31 @@ fn remove_tree(dir: &Path) -> bool {
     if fs::remove_dir(dir).is_ok() {
         return true;
     }
-    if let Ok(entries) = fs::read_dir(dir) {
-        for entry in entries.flatten() {
-            if entry.file_type().is_ok_and(|t| t.is_dir()) {
-                remove_tree(&entry.path());
-            }
-        }
+    for sub in unlocked_subdirectories(dir) {
+        remove_tree(&sub);
     }
     fs::remove_dir(dir).is_ok()
+}
+
+/// The cgroups right below `dir`, except those a live timeout-run owns (locked): a nested run's
+/// cgroup is its own to stop and remove.
+fn unlocked_subdirectories(dir: &Path) -> Vec<PathBuf> {
+    let Ok(entries) = fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .filter(|e| e.file_type().is_ok_and(|t| t.is_dir()))
+        .map(|e| e.path())
+        .filter(|sub| {
+            nix::fcntl::open(
+                sub,
+                OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                nix::sys::stat::Mode::empty(),
+            )
+            .is_ok_and(|fd| lock(&fd, true).is_ok())
+        })
+        .collect()
 }
 
 /// What a cgroup's members used.
@@ -223,8 +240,18 @@ impl Cgroup {
         reached: &mut HashSet<Identity>,
         select: impl Fn(i32) -> bool,
     ) -> usize {
+        // SIGKILL goes round again until no new member appears (a process forking as fast as it
+        // can must not outrun it). Any other signal reaches the members there were when it was
+        // sent, once: a process forked since (the command's own clean-up, started by that very
+        // signal) is not signalled again, and `cgroup.kill` ends whatever is left at the end of
+        // the grace period.
+        let rounds = if signals.contains(&Signal::KILL) {
+            64
+        } else {
+            1
+        };
         let mut count = 0;
-        for _round in 0..64 {
+        for _round in 0..rounds {
             let mut found_new = false;
             for pid in self.members() {
                 if !reached.insert((pid, 0)) {
@@ -261,6 +288,18 @@ impl Cgroup {
         let leaf = self.dir.file_name().and_then(|n| n.to_str()).unwrap_or("");
         own_cgroup_path(&text)
             .is_some_and(|p| p.ends_with(&format!("/{leaf}")) || p.contains(&format!("/{leaf}/")))
+    }
+
+    /// The members of this cgroup and of the cgroups below it, except those of cgroups that a
+    /// live nested timeout-run owns.
+    fn members_outside_live_runs(&self) -> Vec<i32> {
+        let mut out = Vec::new();
+        let mut dirs = vec![self.dir.clone()];
+        while let Some(dir) = dirs.pop() {
+            out.extend(read_pids(&dir.join("cgroup.procs")));
+            dirs.extend(unlocked_subdirectories(&dir));
+        }
+        out
     }
 
     /// Removes the empty cgroups next to this one that runs which were SIGKILLed left behind.
@@ -305,7 +344,7 @@ impl Drop for Cgroup {
     fn drop(&mut self) {
         if self.keep_members {
             let parent_procs = self.parent.join("cgroup.procs");
-            for pid in self.members() {
+            for pid in self.members_outside_live_runs() {
                 if let Ok(mut f) = fs::OpenOptions::new().write(true).open(&parent_procs) {
                     let _ = write!(f, "{pid}");
                 }
@@ -328,6 +367,26 @@ impl Drop for Cgroup {
         drop(self.dir_fd.take());
         if remove_tree(&self.dir) {
             tracing::debug!("removed {}", self.dir.display());
+            // A nested run's cgroup is inside its outer run's. If that one already let go of
+            // its directory (it kept its leftovers, this run among them, and could not remove
+            // it), the last one out removes it.
+            let outer_gone = self
+                .parent
+                .file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(PREFIX))
+                && nix::fcntl::open(
+                    &self.parent,
+                    OFlag::O_RDONLY | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+                    nix::sys::stat::Mode::empty(),
+                )
+                .is_ok_and(|fd| lock(&fd, true).is_ok());
+            if outer_gone && fs::remove_dir(&self.parent).is_ok() {
+                tracing::debug!(
+                    "removed {}, left by the run around this one",
+                    self.parent.display()
+                );
+            }
         } else {
             tracing::debug!("cannot remove {}", self.dir.display());
         }

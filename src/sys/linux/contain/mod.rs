@@ -112,6 +112,11 @@ impl Tree {
         self.cgroup.as_ref().map(|c| c.dir.as_path())
     }
 
+    /// Whether the command itself has not been reaped yet.
+    pub fn leader_alive(&self) -> bool {
+        self.leader_alive
+    }
+
     /// The leader was reaped: its pid may be reused and must not be signalled any more.
     pub fn leader_reaped(&mut self) {
         self.leader_alive = false;
@@ -139,8 +144,20 @@ impl Tree {
 
     /// Sends `signal` to the processes of the tree that have not received it yet in this
     /// attempt (found since: re-parented to timeout-run, or forked late). Returns how many.
+    /// With SIGCONT after the signal, as in the first pass, so a stopped newcomer can act on it.
+    /// In a cgroup there are no newcomers to find: nothing leaves it, and its members were all
+    /// reached by pid (a process forked since, for instance by the command's own clean-up, is
+    /// not signalled).
     pub fn signal_newcomers(&mut self, signal: Signal) -> usize {
-        self.send(&[signal], Scope::Newcomers).unwrap_or(0)
+        if self.mechanism == Mechanism::Cgroup {
+            return 0;
+        }
+        let signals = if signal == Signal::CONT {
+            vec![signal]
+        } else {
+            vec![signal, Signal::CONT]
+        };
+        self.send(&signals, Scope::Newcomers).unwrap_or(0)
     }
 
     /// Sends `signal` to the processes of the tree outside timeout-run's own process group
@@ -206,18 +223,17 @@ impl Tree {
     /// SIGKILL to the whole tree.
     pub fn kill(&mut self) -> Option<usize> {
         match (self.mechanism, &self.cgroup) {
-            (Mechanism::Cgroup, Some(cgroup)) if cgroup.kill_all() => {
-                if cgroup.populated() {
-                    return None;
-                }
-                // The cgroup is empty but SIGKILL is asked for again: descendants that a
-                // privileged process moved out of it are still timeout-run's (subreaper).
-                let reached = self.reached.entry(Signal::KILL.raw()).or_default();
-                reached.clear();
-                Some(signal_descendants(&[Signal::KILL], reached, true, |_| true))
-            }
+            // The tree is the cgroup: what is outside it (an `--on-timeout` hook's orphans,
+            // processes kept from an earlier attempt) is not killed.
+            (Mechanism::Cgroup, Some(cgroup)) if cgroup.kill_all() => None,
             _ => self.signal(Signal::KILL),
         }
+    }
+
+    /// Whether the tree is a cgroup that no process is in any more (so it is gone, whatever
+    /// other children timeout-run still has).
+    pub fn cgroup_is_empty(&self) -> bool {
+        self.cgroup.as_ref().is_some_and(|c| !c.populated())
     }
 
     /// CPU time and peak memory of the cgroup, if there is one.
@@ -231,9 +247,9 @@ impl Tree {
         if self.leader_alive && self.leader.as_raw() > 0 {
             pids.push(self.leader.as_raw());
         }
-        pids.extend(walk().iter().map(|d| d.pid));
-        if let Some(cgroup) = &self.cgroup {
-            pids.extend(cgroup.members());
+        match &self.cgroup {
+            Some(cgroup) => pids.extend(cgroup.members()),
+            None => pids.extend(walk().iter().map(|d| d.pid)),
         }
         let mut seen = HashSet::new();
         pids.retain(|p| seen.insert(*p));

@@ -28,7 +28,14 @@ executable, 127 command not found; death by the same signal when the command was
 signal timeout-run did not send, or when timeout-run was cancelled by INT, TERM, HUP or QUIT.
 
 Environment: TIMEOUT_RUN_DEADLINE (set for the command; a nested timeout-run honours the earlier \
-deadline), TIMEOUT_RUN_LOG (log filter, overrides -v/-q).";
+deadline), TIMEOUT_RUN_LOG (log filter, overrides -v/-q), TIMEOUT_RUN_BACKEND=portable (on \
+Linux, the backend of macOS and FreeBSD; not passed to the command).
+
+Platforms: Linux holds the tree in a cgroup, or with a child subreaper and a /proc walk, and the \
+command dies with a SIGKILLed timeout-run (parent-death signal). macOS and FreeBSD hold the \
+command's process group: on macOS, descendants that leave it (setsid) are neither stopped nor \
+waited for, and the command outlives a SIGKILLed timeout-run; FreeBSD's reaper reaches them and \
+its parent-death signal ends the command. No cgroups (--contain cgroup fails) outside Linux.";
 
 /// Raw command-line arguments.
 #[derive(Debug, PartialEq, Parser)]

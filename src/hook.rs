@@ -4,7 +4,7 @@
 //! failure is only a warning.
 
 use std::ffi::OsStr;
-use std::os::fd::{AsFd, AsRawFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd};
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
@@ -30,6 +30,7 @@ pub fn run(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) {
     let mut sh = Command::new("/bin/sh");
     sh.arg("-c")
         .arg(command)
+        .env_remove(crate::sys::BACKEND_ENV)
         .env("TIMEOUT_RUN_PID", pid.to_string())
         .env("TIMEOUT_RUN_PIDS", &pids)
         .stdin(Stdio::null())
@@ -80,10 +81,8 @@ pub fn run(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) {
 
 /// Waits until the process `pid` (a child not yet reaped) has exited, at most `bound`.
 fn exited_within(pid: i32, bound: Duration) -> bool {
-    // SAFETY: pidfd_open returns a new descriptor or -1.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    if fd < 0 {
-        // No pidfd (Linux < 5.3): poll the child's state.
+    let Some(fd) = crate::sys::exit_notifier(pid) else {
+        // No pidfd (Linux < 5.3, other systems): poll the child's state.
         let deadline = std::time::Instant::now() + bound;
         while std::time::Instant::now() < deadline {
             // SAFETY: siginfo_t is plain data, valid when zeroed.
@@ -104,9 +103,7 @@ fn exited_within(pid: i32, bound: Duration) -> bool {
             std::thread::sleep(Duration::from_millis(10));
         }
         return false;
-    }
-    // SAFETY: a non-negative return is a descriptor nobody else owns.
-    let fd = unsafe { OwnedFd::from_raw_fd(fd as i32) };
+    };
     let mut poll = libc::pollfd {
         fd: fd.as_raw_fd(),
         events: libc::POLLIN,

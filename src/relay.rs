@@ -37,7 +37,7 @@
 //! until every writer is gone.
 
 use std::io;
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd, RawFd};
 
 use std::time::Duration;
 
@@ -132,7 +132,7 @@ struct Destination {
     fd: RawFd,
     kind: Kind,
     /// Device and inode: equal for `2>&1`.
-    id: (u64, u64),
+    id: (libc::dev_t, libc::ino_t),
 }
 
 fn examine(fd: RawFd) -> Destination {
@@ -213,7 +213,7 @@ impl Relay {
                 })
             }
             Kind::Socket => Plan::Relay(Target::Socket(dest.fd)),
-            Kind::Pipe | Kind::Device => match reopen(dest.fd) {
+            Kind::Pipe | Kind::Device => match crate::sys::fd::reopen_private(dest.fd) {
                 // An anonymous pipe reopens without a reader (only a FIFO says ENXIO): poll
                 // reports POLLERR for a pipe nobody reads.
                 Ok(fd) if dest.kind == Kind::Pipe && reader_gone(fd.as_raw_fd()) => {
@@ -256,28 +256,11 @@ impl Relay {
     /// Watches the file open as `fd` for writes; false when inotify is not available.
     fn add_watch(&mut self, fd: RawFd) -> bool {
         if self.watch.is_none() {
-            // SAFETY: inotify_init1 with flags only; the result is checked.
-            let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
-            if raw < 0 {
-                tracing::debug!("no inotify ({})", Errno::last().desc());
-                return false;
-            }
-            // SAFETY: a descriptor just returned to us, owned from here on.
-            self.watch = Some(unsafe { OwnedFd::from_raw_fd(raw) });
+            self.watch = crate::sys::fd::file_watch();
         }
-        let Some(watch) = &self.watch else {
-            return false;
-        };
-        let path = format!("/proc/self/fd/{fd}\0");
-        // SAFETY: a NUL-terminated path; the descriptor is ours.
-        let wd = unsafe {
-            libc::inotify_add_watch(watch.as_raw_fd(), path.as_ptr().cast(), libc::IN_MODIFY)
-        };
-        if wd < 0 {
-            tracing::debug!("cannot watch fd {fd} ({})", Errno::last().desc());
-            return false;
-        }
-        true
+        self.watch
+            .as_ref()
+            .is_some_and(|watch| crate::sys::fd::watch_file(watch, fd))
     }
 
     /// The descriptors to poll, with the events wanted.
@@ -395,7 +378,7 @@ impl Relay {
             return;
         }
         // An orphaned keeper must go to init (or a subreaper above), not to timeout-run.
-        set_subreaper(false);
+        crate::sys::contain::set_subreaper(false);
         // SAFETY: timeout-run is single-threaded, so the child is a full copy of the process;
         // the intermediate child only forks again and exits.
         let pid = unsafe { libc::fork() };
@@ -420,7 +403,7 @@ impl Relay {
             handed = libc::WIFEXITED(status) && libc::WEXITSTATUS(status) == 0;
         }
         if subreaper {
-            set_subreaper(true);
+            crate::sys::contain::set_subreaper(true);
         }
         if !handed {
             tracing::warn!(
@@ -431,6 +414,7 @@ impl Relay {
 
     /// The keeper's life: relay, waiting in poll, until every stream is done.
     fn keep(&mut self) {
+        crate::sys::events::default_dispositions();
         // SAFETY: plain calls on local values: unblock every signal (the keeper installs no
         // handler, so the default actions apply) and drop descriptors it does not use.
         unsafe {
@@ -448,7 +432,7 @@ impl Relay {
             }
             used.push(s.target.fd());
         }
-        close_all_but(&used);
+        crate::sys::fd::close_all_but(&used);
         while !self.finished() {
             let interest = self.interest();
             let mut fds: Vec<PollFd<'_>> = interest
@@ -554,7 +538,7 @@ impl Stream {
                         *fd,
                         rest.as_ptr().cast(),
                         rest.len(),
-                        libc::MSG_DONTWAIT | libc::MSG_NOSIGNAL,
+                        libc::MSG_DONTWAIT | crate::sys::fd::MSG_NOSIGNAL,
                     )
                 },
                 // SAFETY: writing initialised bytes of our buffer to a non-blocking descriptor.
@@ -607,48 +591,16 @@ impl Stream {
     }
 }
 
-/// A private, non-blocking open file description of the destination open as `fd`.
-fn reopen(fd: RawFd) -> Result<OwnedFd, Errno> {
-    let path = format!("/proc/self/fd/{fd}\0");
-    // SAFETY: a NUL-terminated path; the result is checked and owned from here on.
-    let raw = unsafe {
-        libc::open(
-            path.as_ptr().cast(),
-            libc::O_WRONLY | libc::O_NONBLOCK | libc::O_NOCTTY | libc::O_CLOEXEC,
-        )
-    };
-    if raw < 0 {
-        return Err(Errno::last());
-    }
-    // SAFETY: just opened, owned by nobody else.
-    Ok(unsafe { OwnedFd::from_raw_fd(raw) })
-}
-
 fn pipe() -> io::Result<(OwnedFd, OwnedFd)> {
-    let (r, w) = nix::unistd::pipe2(OFlag::O_CLOEXEC)?;
+    let (r, w) = crate::sys::fd::pipe_cloexec()?;
     fcntl(&r, FcntlArg::F_SETFL(OFlag::O_NONBLOCK))?;
     // A bigger pipe means fewer wake-ups for a chatty command; best effort.
-    let _ = fcntl(&r, FcntlArg::F_SETPIPE_SZ(CHUNK as i32));
+    crate::sys::fd::grow_pipe(&r, CHUNK);
     Ok((r, w))
 }
 
 fn splice(source: RawFd, target: RawFd) -> Result<usize, Errno> {
-    // SAFETY: splice between two descriptors with null offsets (both are streams).
-    let n = unsafe {
-        libc::splice(
-            source,
-            std::ptr::null_mut(),
-            target,
-            std::ptr::null_mut(),
-            CHUNK,
-            libc::SPLICE_F_NONBLOCK | libc::SPLICE_F_MOVE,
-        )
-    };
-    if n < 0 {
-        Err(Errno::last())
-    } else {
-        Ok(n as usize)
-    }
+    crate::sys::fd::splice(source, target, CHUNK)
 }
 
 /// Whether `fd` is writable right now (POLLOUT without waiting); errors count as writable, so
@@ -682,35 +634,4 @@ fn readable_bytes(fd: RawFd) -> i32 {
     // SAFETY: FIONREAD writes one int.
     let r = unsafe { libc::ioctl(fd, libc::FIONREAD, &mut n) };
     if r < 0 { 0 } else { n }
-}
-
-fn set_subreaper(on: bool) {
-    // SAFETY: prctl with integer arguments only.
-    unsafe {
-        libc::prctl(
-            libc::PR_SET_CHILD_SUBREAPER,
-            libc::c_ulong::from(on),
-            0,
-            0,
-            0,
-        );
-    }
-}
-
-/// Closes every descriptor but `keep`.
-fn close_all_but(keep: &[RawFd]) {
-    let mut keep = keep.to_vec();
-    keep.sort_unstable();
-    keep.dedup();
-    let mut from: u32 = 0;
-    for fd in keep {
-        let fd = fd as u32;
-        if fd > from {
-            // SAFETY: close_range on descriptors nobody else in this process uses.
-            unsafe { libc::syscall(libc::SYS_close_range, from, fd - 1, 0) };
-        }
-        from = fd + 1;
-    }
-    // SAFETY: as above.
-    unsafe { libc::syscall(libc::SYS_close_range, from, u32::MAX, 0) };
 }

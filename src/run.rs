@@ -48,6 +48,13 @@ pub fn main(args: Vec<OsString>) -> Exit {
         }
     };
     log::init(config.verbosity);
+    match crate::sys::select(std::env::var_os(crate::sys::BACKEND_ENV).as_deref()) {
+        Ok(backend) => tracing::debug!("{} backend", backend.name()),
+        Err(e) => {
+            log::fatal(e);
+            return Exit::Code(exit::FAILURE);
+        }
+    }
     if let Some(v) = bad_inherited {
         tracing::warn!("ignoring unreadable {}={v:?}", config::DEADLINE_ENV);
     }

@@ -87,6 +87,11 @@ fn max_signal() -> i32 {
 }
 
 impl Signal {
+    /// Largest valid signal number on this system.
+    pub fn max_raw() -> i32 {
+        max_signal()
+    }
+
     pub const HUP: Signal = Signal(libc::SIGHUP);
     pub const INT: Signal = Signal(libc::SIGINT);
     pub const QUIT: Signal = Signal(libc::SIGQUIT);
@@ -282,8 +287,8 @@ mod tests {
     #[test]
     fn unknown_signals_are_rejected() {
         for bad in [
-            "", "FOO", "SIG", "SIGFOO", "99999", "-1", "+15", "RTMIN+", "RTMIN-1", "RTMAX+1",
-            "RTMINX", " TERM", "1.5", "65",
+            "", "FOO", "SIG", "SIGFOO", "99999", "-1", "+15", "RTMIN+", "RTMAX-", "RTMIN-1",
+            "RTMAX+1", "RTMINX", " TERM", "1.5", "65",
         ] {
             let err = bad.parse::<Signal>().expect_err(bad);
             assert_eq!(err.to_string(), format!("invalid signal '{bad}'"));

@@ -52,9 +52,16 @@ impl Terminal {
     /// group: if the user moved the job to the background, the shell keeps the terminal.
     pub fn restore(&self) {
         let fd = stdin().as_raw_fd();
-        // SAFETY: terminal ioctls on fd 0 with pointers to locals. SIGTTOU is blocked by the
-        // event source, so calling them from a background group does not stop us.
+        // SAFETY: terminal ioctls on fd 0 with pointers to locals, and sigprocmask on local
+        // sets. SIGTTOU is blocked meanwhile (the Linux backend's event source blocks it
+        // anyway), so calling them from a background group stops neither timeout-run nor the
+        // rest of its process group.
         unsafe {
+            let mut ttou: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut ttou);
+            libc::sigaddset(&mut ttou, libc::SIGTTOU);
+            let mut mask: libc::sigset_t = std::mem::zeroed();
+            libc::sigprocmask(libc::SIG_BLOCK, &ttou, &mut mask);
             let foreground = libc::tcgetpgrp(fd);
             if foreground > 0 && foreground != self.group && libc::killpg(foreground, 0) != 0 {
                 libc::tcsetpgrp(fd, self.group);
@@ -62,6 +69,7 @@ impl Terminal {
             if libc::tcgetpgrp(fd) == self.group {
                 libc::tcsetattr(fd, libc::TCSANOW, &self.saved);
             }
+            libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
         }
     }
 }
@@ -73,18 +81,25 @@ pub fn stderr_is_terminal() -> bool {
 }
 
 /// Stops timeout-run by `signal` (default action: stop), as a job-control stop would stop any
-/// process, so the shell reports the job as it would without timeout-run. The signal is blocked
-/// for the signalfd; unblocking it with one pending delivers it before kill() returns, and it is
-/// blocked again once a SIGCONT resumes us.
+/// process, so the shell reports the job as it would without timeout-run. For that moment the
+/// signal has its default disposition and is unblocked (the Linux backend blocks it for its
+/// signalfd, the portable one has a handler on it): a pending one is delivered before kill()
+/// returns. Once a SIGCONT resumes us, the mask and the disposition are put back.
 pub fn suspend_self(signal: Signal) {
-    // SAFETY: sigprocmask and kill on our own process with a local signal set; the signal's
-    // disposition is the default one (timeout-run installs no handlers), so no code runs.
+    // SAFETY: sigaction, sigprocmask and kill on our own process with local values; while the
+    // signal's disposition is the default one, no code runs on its delivery.
     unsafe {
+        let mut default: libc::sigaction = std::mem::zeroed();
+        default.sa_sigaction = libc::SIG_DFL;
+        let mut saved: libc::sigaction = std::mem::zeroed();
+        libc::sigaction(signal.raw(), &default, &mut saved);
         let mut set: libc::sigset_t = std::mem::zeroed();
         libc::sigemptyset(&mut set);
         libc::sigaddset(&mut set, signal.raw());
-        libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        let mut mask: libc::sigset_t = std::mem::zeroed();
+        libc::sigprocmask(libc::SIG_UNBLOCK, &set, &mut mask);
         libc::kill(libc::getpid(), signal.raw());
-        libc::sigprocmask(libc::SIG_BLOCK, &set, std::ptr::null_mut());
+        libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
+        libc::sigaction(signal.raw(), &saved, std::ptr::null_mut());
     }
 }

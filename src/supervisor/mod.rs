@@ -156,7 +156,7 @@ impl<'a> Supervisor<'a> {
         tracing::info!("attempt {number}: running '{name}' as pid {pid}, contained by {where_}");
         if mechanism != Mechanism::Cgroup
             && mechanism != Mechanism::Child
-            && !crate::sys::procfs::available()
+            && !crate::sys::finds_descendants_outside_group()
         {
             tracing::info!(
                 "no /proc: descendants that left the command's process group (setsid) cannot be \

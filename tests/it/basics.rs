@@ -62,6 +62,7 @@ fn a_core_dumping_signal_is_re_raised_without_a_core_of_timeout_runs_own() {
     let dir = tempdir();
     let in_dir = |script: &str| {
         let mut c = std::process::Command::new("sh");
+        crate::util::with_backend(&mut c);
         c.current_dir(dir.path()).args([
             "-c",
             &format!("ulimit -c unlimited || exit 99; {script}"),
@@ -85,7 +86,13 @@ fn a_core_dumping_signal_is_re_raised_without_a_core_of_timeout_runs_own() {
 
 #[test]
 fn command_killed_by_a_realtime_signal_is_re_raised() {
-    let rt = libc::SIGRTMIN() + 3;
+    let Some(rtmin) = crate::util::rtmin() else {
+        return skip(
+            "command_killed_by_a_realtime_signal_is_re_raised",
+            "no real-time signals",
+        );
+    };
+    let rt = rtmin + 3;
     run(["5", "sh", "-c", &format!("kill -{rt} $$")]).assert_signal(rt);
 }
 
@@ -436,12 +443,15 @@ fn other_signals_are_forwarded_once_and_change_nothing() {
     );
     let mut r = spawn(args);
     r.wait_for_line("ready");
+    let realtime = crate::util::rtmin().map(|rt| (rt, "got SIGRTMIN"));
     for (sig, line) in [
         (libc::SIGUSR1, "got SIGUSR1"),
         (libc::SIGUSR2, "got SIGUSR2"),
         (libc::SIGWINCH, "got SIGWINCH"),
-        (libc::SIGRTMIN(), "got SIGRTMIN"),
-    ] {
+    ]
+    .into_iter()
+    .chain(realtime)
+    {
         r.signal(sig);
         r.wait_for_line(line);
     }
@@ -453,7 +463,10 @@ fn other_signals_are_forwarded_once_and_change_nothing() {
 
 #[test]
 fn realtime_signals_are_forwarded() {
-    let rt = libc::SIGRTMIN() + 1;
+    let Some(rtmin) = crate::util::rtmin() else {
+        return skip("realtime_signals_are_forwarded", "no real-time signals");
+    };
+    let rt = rtmin + 1;
     let args = with_helper(
         &["-t", "30"],
         &["trap", &rt.to_string(), "6", "ready", "sleep", "30"],
@@ -533,6 +546,12 @@ fn command_runs_in_its_own_process_group() {
 
 #[test]
 fn ignored_dispositions_and_blocked_mask_are_inherited() {
+    if crate::util::linux_only(
+        "ignored_dispositions_and_blocked_mask_are_inherited",
+        "reads /proc/self/status",
+    ) {
+        return;
+    }
     // What the command sees is exactly what it would see without timeout-run: the same ignored
     // and blocked sets, both ways (nothing missing, nothing added), except the stop signal,
     // which is deliverable. `blocked` names the signals the parent blocks, `ignored` those it
@@ -589,6 +608,12 @@ fn ignored_dispositions_and_blocked_mask_are_inherited() {
 
 #[test]
 fn sigpipe_disposition_passes_through_unchanged() {
+    if crate::util::linux_only(
+        "sigpipe_disposition_passes_through_unchanged",
+        "reads /proc/self/status",
+    ) {
+        return;
+    }
     let bit = 1u64 << (libc::SIGPIPE - 1);
     let ign = |prefix: &str| {
         let f = run([
@@ -682,6 +707,12 @@ fn nested_timeout_run_honours_the_outer_deadline() {
 
 #[test]
 fn parent_death_kills_the_command() {
+    if crate::util::linux_backend_only(
+        "parent_death_kills_the_command",
+        "a parent-death signal (macOS has none)",
+    ) {
+        return;
+    }
     let dir = tempdir();
     let pids = dir.path().join("pids");
     let args = with_helper(
@@ -719,4 +750,28 @@ impl CoreDumped for std::process::ExitStatus {
         use std::os::unix::process::ExitStatusExt;
         self.core_dumped()
     }
+}
+
+#[test]
+fn the_backend_is_chosen_by_timeout_run_backend_and_not_passed_on() {
+    for backend in ["portable", ""] {
+        let mut c = cmd(["5", "sh", "-c", "echo backend=${TIMEOUT_RUN_BACKEND-unset}"]);
+        c.env("TIMEOUT_RUN_BACKEND", backend);
+        start(c)
+            .finish()
+            .assert_code(0)
+            .assert_stdout_contains("backend=unset");
+    }
+    let mut c = cmd(["-vvv", "5", "true"]);
+    c.env("TIMEOUT_RUN_BACKEND", "portable");
+    start(c)
+        .finish()
+        .assert_code(0)
+        .assert_stderr_contains("portable backend");
+    let mut c = cmd(["5", "true"]);
+    c.env("TIMEOUT_RUN_BACKEND", "bsd");
+    start(c)
+        .finish()
+        .assert_code(125)
+        .assert_stderr_contains("timeout-run: invalid TIMEOUT_RUN_BACKEND 'bsd'");
 }

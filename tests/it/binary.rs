@@ -8,6 +8,12 @@ use crate::util::bin;
 /// Ubuntu 22.04, RHEL 9). A newer symbol version would make the binary refuse to start there.
 #[test]
 fn needs_no_glibc_symbol_version_above_2_34() {
+    if crate::util::linux_only(
+        "needs_no_glibc_symbol_version_above_2_34",
+        "glibc symbol versions",
+    ) {
+        return;
+    }
     let out = Command::new("objdump")
         .arg("-T")
         .arg(bin())

@@ -24,6 +24,7 @@ const TRY: &str = "Try 'timeout-run --help' for more information.";
 /// `sh -c SCRIPT` with `$0` = the binary under test, under the watchdog.
 fn shell(script: &str) -> Finished {
     let mut c = Command::new("sh");
+    crate::util::with_backend(&mut c);
     c.args(["-c", script, bin()]);
     c.env_remove("TIMEOUT_RUN_DEADLINE");
     c.env_remove("TIMEOUT_RUN_LOG");
@@ -48,6 +49,7 @@ os.execvp(sys.argv[3], sys.argv[3:])
 /// `timeout-run ARGS...` started with IGNORE ignored and BLOCK blocked (see [`DISPOSITIONS`]).
 fn with_dispositions(ignore: &[&str], block: &[&str], args: &[&str]) -> Command {
     let mut c = Command::new("python3");
+    crate::util::with_backend(&mut c);
     c.args([
         "-c",
         DISPOSITIONS,
@@ -340,6 +342,12 @@ fn gnu_timeout_group_interrupt_to_the_group_reaches_a_foreground_command() {
 
 #[test]
 fn gnu_timeout_group_interrupt_inherited_as_ignored_stays_ignored() {
+    if crate::util::linux_only(
+        "gnu_timeout_group_interrupt_inherited_as_ignored_stays_ignored",
+        "reads /proc/self/status",
+    ) {
+        return;
+    }
     // timeout-group.sh, first check, as SPEC §3.2 reads upstream's set-up (group.sh runs
     // `trap '' INT` and starts timeout in the background, so timeout inherits INT and QUIT
     // ignored): the simulated Ctrl-C (and Ctrl-\) to the group is not acted on, not relayed, the
@@ -427,6 +435,12 @@ fn gnu_timeout_blocked_alarm_blocked_by_the_parent() {
 
 #[test]
 fn gnu_timeout_blocked_mask_reaches_the_command_except_the_stop_signal() {
+    if crate::util::linux_only(
+        "gnu_timeout_blocked_mask_reaches_the_command_except_the_stop_signal",
+        "reads /proc/self/status",
+    ) {
+        return;
+    }
     // timeout-blocked.pl, carried to the command (SPEC §3.2: a blocked mask stays blocked for
     // the command, except the stop signal): ALRM, USR1 and TERM blocked by the parent; the
     // command sees ALRM and USR1 blocked and TERM (the stop signal) unblocked.
@@ -457,6 +471,9 @@ fn gnu_timeout_blocked_mask_reaches_the_command_except_the_stop_signal() {
 
 #[test]
 fn gnu_init_parent_timeout_as_pid_1() {
+    if crate::util::linux_only("gnu_init_parent_timeout_as_pid_1", "pid namespaces") {
+        return;
+    }
     // init-parent.sh: newpids timeout 10 sleep 2 succeeds, and
     // returns_ 124 newpids timeout .1 sleep 10 (coreutils 9.10 exited at once when its parent
     // was the init process), with newpids = unshare --pid --fork --map-root-user.
@@ -466,6 +483,7 @@ fn gnu_init_parent_timeout_as_pid_1() {
         vec!["--pid", "--fork"],
     ] {
         let mut c = Command::new("unshare");
+        crate::util::with_backend(&mut c);
         c.args(&candidate).arg("true");
         if start(c).finish().status.code() == Some(0) {
             prefix = Some(candidate);
@@ -480,6 +498,7 @@ fn gnu_init_parent_timeout_as_pid_1() {
     };
     let newpids = |args: &[&str]| {
         let mut c = Command::new("unshare");
+        crate::util::with_backend(&mut c);
         c.args(&prefix).arg(bin()).args(args);
         c.env_remove("TIMEOUT_RUN_DEADLINE");
         c.env_remove("TIMEOUT_RUN_LOG");

@@ -14,6 +14,7 @@ const SEC: Duration = Duration::from_secs(1);
 /// `sh -c SCRIPT` with `$0` = the binary under test, under the watchdog.
 fn shell(script: &str) -> Finished {
     let mut c = Command::new("sh");
+    crate::util::with_backend(&mut c);
     c.args(["-c", script, bin()]);
     c.env_remove("TIMEOUT_RUN_DEADLINE");
     c.env_remove("TIMEOUT_RUN_LOG");
@@ -22,6 +23,12 @@ fn shell(script: &str) -> Finished {
 
 #[test]
 fn closed_stdout_and_stderr_stay_closed_for_the_command() {
+    if crate::util::linux_only(
+        "closed_stdout_and_stderr_stay_closed_for_the_command",
+        "reads /proc/self/fd",
+    ) {
+        return;
+    }
     // The command sees exactly what it would see without timeout-run: closed descriptors.
     let f = shell(r#""$0" -vv 5 sh -c 'test -e /proc/$$/fd/2; echo "err=$?"' 2>&-"#);
     f.assert_code(0).assert_stdout_contains("err=1");
@@ -51,6 +58,12 @@ fn closed_stderr_does_not_redirect_messages_into_other_files() {
 
 #[test]
 fn timeout_with_closed_stdio_still_stops_the_tree() {
+    if crate::util::linux_backend_only(
+        "timeout_with_closed_stdio_still_stops_the_tree",
+        "a setsid'd descendant is outside the process group, stopped only through the subreaper walk",
+    ) {
+        return;
+    }
     let dir = tempdir();
     let pids = dir.path().join("pids");
     let script = format!(
@@ -100,6 +113,12 @@ fn descriptor_exhaustion_is_an_internal_error_with_a_message() {
 
 #[test]
 fn the_command_inherits_no_descriptor_of_timeout_run() {
+    if crate::util::linux_only(
+        "the_command_inherits_no_descriptor_of_timeout_run",
+        "reads /proc/self/fd",
+    ) {
+        return;
+    }
     // Every descriptor timeout-run opens is close-on-exec: `ls` sees what it sees without
     // timeout-run (what the test runner passed on, and its own directory handle), in every
     // containment mode.
@@ -127,6 +146,7 @@ fn in_mount_namespace(script: &str) -> Option<Finished> {
         return None;
     }
     let mut c = Command::new("unshare");
+    crate::util::with_backend(&mut c);
     c.args([
         "--mount",
         "--propagation",
@@ -143,6 +163,12 @@ fn in_mount_namespace(script: &str) -> Option<Finished> {
 
 #[test]
 fn without_proc_the_process_group_is_still_stopped() {
+    if crate::util::linux_only(
+        "without_proc_the_process_group_is_still_stopped",
+        "mount namespaces",
+    ) {
+        return;
+    }
     let dir = tempdir();
     let pids = dir.path().join("pids");
     // Inside: /proc unmounted, so no tree walk; the process group and the subreaper remain.
@@ -215,6 +241,12 @@ fn cgroup2_mount() -> Option<String> {
 
 #[test]
 fn read_only_or_absent_cgroup_hierarchy_falls_back_to_the_process_group() {
+    if crate::util::linux_only(
+        "read_only_or_absent_cgroup_hierarchy_falls_back_to_the_process_group",
+        "mount namespaces",
+    ) {
+        return;
+    }
     if let Some(why) = cgroup_unavailable() {
         return skip(
             "read_only_or_absent_cgroup_hierarchy_falls_back_to_the_process_group",
@@ -303,9 +335,16 @@ fn a_script_without_interpreter_line_runs_through_sh_with_a_huge_argument_list()
 
 #[test]
 fn without_clone3_the_command_is_forked_and_every_failure_still_reported() {
+    if crate::util::linux_backend_only(
+        "without_clone3_the_command_is_forked_and_every_failure_still_reported",
+        "clone3 and its fork fallback are Linux's",
+    ) {
+        return;
+    }
     // Kernels before 5.3 and some seccomp filters refuse clone3: timeout-run forks instead.
     let refused = |args: &[&str]| {
         let mut c = Command::new("python3");
+        crate::util::with_backend(&mut c);
         c.arg(refuse_syscalls())
             .args(["clone3", bin()])
             .args(["-vvv", "--contain", "group"])

@@ -51,6 +51,7 @@ impl TestCgroup {
             self.0.display()
         );
         let mut c = Command::new("sh");
+        crate::util::with_backend(&mut c);
         c.args(["-c", &inside, bin()]);
         c.env_remove("TIMEOUT_RUN_DEADLINE");
         c.env_remove("TIMEOUT_RUN_LOG");
@@ -139,6 +140,12 @@ fn descriptor_limits_at_every_setup_step_leave_nothing_behind() {
 
 #[test]
 fn a_failing_system_call_at_any_step_leaves_nothing_behind() {
+    if crate::util::linux_only(
+        "a_failing_system_call_at_any_step_leaves_nothing_behind",
+        "seccomp",
+    ) {
+        return;
+    }
     let Some(cg) = TestCgroup::new("inject") else {
         return skip(
             "a_failing_system_call_at_any_step_leaves_nothing_behind",

@@ -45,6 +45,7 @@ impl Tmux {
 
     fn tmux(&self, args: &[&str]) -> Command {
         let mut c = Command::new("tmux");
+        crate::util::with_backend(&mut c);
         c.args(["-L", &self.socket]).args(args);
         c.stdin(Stdio::null())
             .stdout(Stdio::piped())
@@ -174,6 +175,12 @@ fn ctrl_c_reaches_the_command_once_and_twice_kills_at_once() {
 
 #[test]
 fn ctrl_c_reaches_every_process_of_the_tree_once_and_the_wait_is_explained() {
+    if crate::util::linux_backend_only(
+        "ctrl_c_reaches_every_process_of_the_tree_once_and_the_wait_is_explained",
+        "processes outside the terminal's group are found only by the /proc walk",
+    ) {
+        return;
+    }
     let Some(t) = Tmux::start("ctrl_c_reaches_every_process_of_the_tree_once") else {
         return;
     };

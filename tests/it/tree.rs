@@ -45,6 +45,12 @@ fn whole_tree_is_gone_after_timeout(mode: &str, tree_actions: &[&str]) {
 
 #[test]
 fn setsid_and_double_forked_descendants_are_stopped() {
+    if crate::util::linux_backend_only(
+        "setsid_and_double_forked_descendants_are_stopped",
+        "setsid'd descendants are stopped only through the subreaper walk",
+    ) {
+        return;
+    }
     for mode in modes("setsid_and_double_forked_descendants_are_stopped") {
         whole_tree_is_gone_after_timeout(mode, &["spawn", "3", "setsid", "3", "orphan", "3"]);
     }
@@ -59,6 +65,12 @@ fn python_multiprocessing_pool_is_stopped() {
 
 #[test]
 fn timeout_stops_descendants_that_ignore_the_stop_signal() {
+    if crate::util::linux_backend_only(
+        "timeout_stops_descendants_that_ignore_the_stop_signal",
+        "setsid'd descendants are stopped only through the subreaper walk",
+    ) {
+        return;
+    }
     for mode in modes("timeout_stops_descendants_that_ignore_the_stop_signal") {
         let dir = tempdir();
         let pids = dir.path().join("pids");
@@ -117,6 +129,12 @@ fn time_until_stdout_closes(args: &[&str]) -> (Duration, Option<i32>) {
 
 #[test]
 fn leftovers_are_killed_so_a_pipeline_never_hangs() {
+    if crate::util::linux_backend_only(
+        "leftovers_are_killed_so_a_pipeline_never_hangs",
+        "a setsid'd leftover is stopped only through the subreaper walk",
+    ) {
+        return;
+    }
     for mode in modes("leftovers_are_killed_so_a_pipeline_never_hangs") {
         let (elapsed, code) = time_until_stdout_closes(&[
             "--contain",
@@ -152,6 +170,12 @@ fn leftovers_wait_waits_for_descendants() {
 
 #[test]
 fn leftovers_wait_is_bounded_by_the_deadline() {
+    if crate::util::linux_backend_only(
+        "leftovers_wait_is_bounded_by_the_deadline",
+        "a setsid'd leftover is waited for only as the child subreaper",
+    ) {
+        return;
+    }
     run([
         "--leftovers",
         "wait",
@@ -167,6 +191,9 @@ fn leftovers_wait_is_bounded_by_the_deadline() {
 
 #[test]
 fn leftovers_keep_leaves_them_running() {
+    if crate::util::linux_only("leftovers_keep_leaves_them_running", "the setsid program") {
+        return;
+    }
     let dir = tempdir();
     let pidfile = dir.path().join("pid");
     let script = format!("setsid sleep 100 & echo $! > {}", pidfile.display());
@@ -198,6 +225,9 @@ fn foreground_signals_only_the_direct_child() {
 
 #[test]
 fn orphans_are_reaped_while_running() {
+    if crate::util::linux_only("orphans_are_reaped_while_running", "reads /proc") {
+        return;
+    }
     // 30 grandchildren that exit at once after being orphaned: timeout-run, as subreaper,
     // adopts and reaps them while the command still runs.
     let script = "for i in $(seq 30); do (sleep 0.01 &) ; done; sleep 0.5; echo ready; sleep 30";
@@ -284,6 +314,7 @@ fn cgroup_is_joined_after_fork_where_clone3_is_refused() {
         pids.display()
     );
     let mut c = Command::new("python3");
+    crate::util::with_backend(&mut c);
     c.arg(refuse_syscalls())
         .args([
             "clone3",
@@ -320,6 +351,7 @@ fn cgroup_is_found_through_mountinfo_where_statmount_is_refused() {
         );
     }
     let mut c = Command::new("python3");
+    crate::util::with_backend(&mut c);
     c.arg(refuse_syscalls())
         .args(["statmount,listmount", bin(), "-vv", "10", "sh", "-c"])
         .arg("grep '^0::' /proc/self/cgroup")
@@ -353,6 +385,12 @@ fn marker(test: u32) -> String {
 
 #[test]
 fn group_mode_reaches_setsid_descendants_whose_parent_dies_in_the_same_stop() {
+    if crate::util::linux_backend_only(
+        "group_mode_reaches_setsid_descendants_whose_parent_dies_in_the_same_stop",
+        "a setsid'd descendant is reached only by the subreaper walk",
+    ) {
+        return;
+    }
     // sh dies of the forwarded SIGTERM at once; its setsid'd child is re-parented to
     // timeout-run in the middle of the walk and must still get SIGTERM (not wait for SIGKILL
     // after the 10 s grace).
@@ -385,6 +423,12 @@ time.sleep(100)' & wait"#;
 
 #[test]
 fn group_mode_never_hangs_on_setsid_descendants_that_outlive_their_parent() {
+    if crate::util::linux_backend_only(
+        "group_mode_never_hangs_on_setsid_descendants_that_outlive_their_parent",
+        "setsid'd descendants are reached only by the subreaper walk",
+    ) {
+        return;
+    }
     for (n, count) in [(1, 20), (2, 200)] {
         let marker = marker(n);
         let script = format!(
@@ -401,6 +445,12 @@ fn group_mode_never_hangs_on_setsid_descendants_that_outlive_their_parent() {
 
 #[test]
 fn group_mode_catches_a_process_that_keeps_forking_away_from_its_parent() {
+    if crate::util::linux_backend_only(
+        "group_mode_catches_a_process_that_keeps_forking_away_from_its_parent",
+        "a process that leaves the group is reached only by the subreaper walk",
+    ) {
+        return;
+    }
     let marker = marker(3);
     // Each generation forks the next, which leaves the process group (setsid), and exits: the
     // live process changes pid, parent and group all the time, and ignores SIGTERM.
@@ -427,6 +477,12 @@ fn group_mode_catches_a_process_that_keeps_forking_away_from_its_parent() {
 
 #[test]
 fn group_mode_stops_a_process_whose_name_is_not_utf8() {
+    if crate::util::linux_backend_only(
+        "group_mode_stops_a_process_whose_name_is_not_utf8",
+        "a setsid'd descendant is reached only by the subreaper walk",
+    ) {
+        return;
+    }
     // The kernel cuts a name at 15 bytes, here in the middle of a two-byte character.
     let dir = tempdir();
     let program = dir.path().join("ééééééééé");
@@ -442,6 +498,12 @@ fn group_mode_stops_a_process_whose_name_is_not_utf8() {
 
 #[test]
 fn the_commands_clean_up_children_are_not_signalled_again() {
+    if crate::util::linux_only(
+        "the_commands_clean_up_children_are_not_signalled_again",
+        "the setsid program",
+    ) {
+        return;
+    }
     // The command's TERM trap starts a clean-up child after the stop signal; it is part of the
     // tree but must not get the stop signal a second time (nor at all: it came later), in
     // either mode, so the clean-up finishes within the grace period.
@@ -463,6 +525,12 @@ fn the_commands_clean_up_children_are_not_signalled_again() {
 
 #[test]
 fn a_reused_pid_never_replaces_the_commands_status() {
+    if crate::util::linux_only(
+        "a_reused_pid_never_replaces_the_commands_status",
+        "pid namespaces",
+    ) {
+        return;
+    }
     if let Some(why) = pid_namespace_unavailable() {
         return skip("a_reused_pid_never_replaces_the_commands_status", &why);
     }
@@ -527,6 +595,7 @@ fn pid_namespace_unavailable() -> Option<String> {
 
 fn in_pid_namespace(args: &[&str]) -> Command {
     let mut c = Command::new("unshare");
+    crate::util::with_backend(&mut c);
     c.args(["--pid", "--fork", "--mount-proc", bin()])
         .args(args);
     c.env_remove("TIMEOUT_RUN_DEADLINE");
@@ -535,6 +604,12 @@ fn in_pid_namespace(args: &[&str]) -> Command {
 
 #[test]
 fn as_pid_1_orphans_are_reaped_and_the_tree_stopped() {
+    if crate::util::linux_backend_only(
+        "as_pid_1_orphans_are_reaped_and_the_tree_stopped",
+        "a setsid'd orphan is stopped only through the /proc walk",
+    ) {
+        return;
+    }
     if let Some(why) = pid_namespace_unavailable() {
         return skip("as_pid_1_orphans_are_reaped_and_the_tree_stopped", &why);
     }
@@ -553,6 +628,12 @@ fn as_pid_1_orphans_are_reaped_and_the_tree_stopped() {
 
 #[test]
 fn as_pid_1_sigterm_starts_the_stop_sequence() {
+    if crate::util::linux_only(
+        "as_pid_1_sigterm_starts_the_stop_sequence",
+        "pid namespaces",
+    ) {
+        return;
+    }
     if let Some(why) = pid_namespace_unavailable() {
         return skip("as_pid_1_sigterm_starts_the_stop_sequence", &why);
     }

@@ -23,6 +23,7 @@ const TRY: &str = "Try 'timeout-run --help' for more information.";
 /// checked through the shell).
 fn shell(script: &str) -> Finished {
     let mut c = Command::new("sh");
+    crate::util::with_backend(&mut c);
     c.args(["-c", script, bin()]);
     c.env_remove("TIMEOUT_RUN_DEADLINE");
     c.env_remove("TIMEOUT_RUN_LOG");

@@ -18,26 +18,8 @@ use nix::sys::timerfd::{Expiration, TimerFd, TimerFlags, TimerSetTimeFlags};
 
 use crate::clock::{self, Instant};
 use crate::signal::Signal;
+use crate::sys::events::{Ready, Received};
 use crate::sys::spawn::Inherited;
-
-/// A signal read from the signalfd.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Received {
-    pub signal: Signal,
-    /// Sent by the kernel on a terminal's behalf (Ctrl-C, Ctrl-\, Ctrl-Z), not by kill().
-    pub from_terminal: bool,
-    /// Sender's pid, when a process sent it.
-    pub sender: Option<i32>,
-}
-
-/// Which sources are ready after a wait.
-#[derive(Debug, Default)]
-pub struct Ready {
-    pub signals: bool,
-    pub timer: bool,
-    /// Indexes into the `extra` slice given to [`EventSource::wait`].
-    pub extra: Vec<usize>,
-}
 
 /// signalfd + timerfd.
 pub struct EventSource {

@@ -1,7 +1,6 @@
 //! Spawning the command (process group, cgroup membership, parent-death signal, inherited signal
 //! state) and reaping children.
 
-use std::ffi::{CString, OsString};
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
 use std::os::unix::ffi::OsStrExt;
@@ -10,85 +9,11 @@ use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 
-use crate::outcome::{SpawnFailure, Status};
-use crate::signal::Signal;
-
-/// What timeout-run inherited from its parent that the command must inherit too.
-#[derive(Clone, Copy)]
-pub struct Inherited {
-    /// The signal mask at start-up.
-    pub mask: libc::sigset_t,
-    /// SIGCHLD was ignored (`trap '' CHLD`); timeout-run resets it to reap, the command gets it
-    /// back ignored.
-    pub sigchld_ignored: bool,
-    /// SIGPIPE was ignored before the Rust runtime set it to ignored for its own use.
-    pub sigpipe_ignored: bool,
-}
-
-/// How to start the command.
-pub struct SpawnPlan<'a> {
-    /// Program and arguments.
-    pub command: &'a [OsString],
-    /// Put the command in a process group of its own (not when it must share the terminal's
-    /// foreground group with timeout-run).
-    pub new_group: bool,
-    /// The cgroup the command must start in, if any.
-    pub cgroup: Option<CgroupTarget<'a>>,
-    /// Reset to the default disposition and unblocked in the command.
-    pub stop_signal: Signal,
-    /// Signal state to hand on.
-    pub inherited: Inherited,
-    /// Extra environment (replaces variables of the same name).
-    pub env: Vec<(OsString, OsString)>,
-    /// Replacement stdout/stderr (the idle-timeout relay's pipes).
-    pub stdout: Option<OwnedFd>,
-    pub stderr: Option<OwnedFd>,
-}
-
-/// The cgroup directory the command starts in. There are two ways in: born in it
-/// (`clone3(CLONE_INTO_CGROUP)`, Linux 5.7+, atomic and cheap), or moved into it between fork
-/// and exec by writing "0" to its `cgroup.procs` (which makes the kernel wait for an RCU grace
-/// period: a few hundred microseconds of start-up).
-#[derive(Clone, Copy)]
-pub struct CgroupTarget<'a> {
-    pub dir: BorrowedFd<'a>,
-}
-
-/// A started command.
-#[derive(Debug, Clone, Copy)]
-pub struct Spawned {
-    pub pid: Pid,
-    /// The kernel placed it in the cgroup at birth, so membership needs no check.
-    pub born_in_cgroup: bool,
-}
-
-/// Why the command could not be started, with the OS reason.
-#[derive(Debug)]
-pub struct SpawnError {
-    pub kind: SpawnFailure,
-    pub error: io::Error,
-}
-
-impl SpawnError {
-    fn internal(error: io::Error) -> SpawnError {
-        SpawnError {
-            kind: SpawnFailure::Internal,
-            error,
-        }
-    }
-
-    /// The OS reason without Rust's "(os error N)" suffix, as GNU prints it.
-    pub fn reason(&self) -> String {
-        match self.error.raw_os_error() {
-            Some(code) => Errno::from_raw(code).desc().to_owned(),
-            None => self.error.to_string(),
-        }
-    }
-}
-
-/// Where in the child a failure happened, reported through the status pipe.
-const STAGE_SETUP: i32 = 1;
-const STAGE_EXEC: i32 = 2;
+use crate::outcome::SpawnFailure;
+use crate::sys::portable::spawn::{
+    STAGE_EXEC, STAGE_SETUP, cstring, environment, null_terminated, read_report,
+};
+use crate::sys::spawn::{Reaped, Reaping, SpawnError, SpawnPlan, Spawned};
 
 /// Everything the child needs, prepared before the spawn: between clone (or fork) and exec the
 /// child only reads these plain values and makes async-signal-safe calls (no allocation, no
@@ -208,68 +133,6 @@ fn open_procs(dir: BorrowedFd<'_>) -> Option<OwnedFd> {
     }
 }
 
-fn cstring(bytes: &[u8]) -> Result<CString, SpawnError> {
-    CString::new(bytes).map_err(|_| {
-        SpawnError::internal(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "an argument or environment variable contains a NUL byte",
-        ))
-    })
-}
-
-/// The command's environment: timeout-run's own with `extra` set (replacing variables of the
-/// same name). Only the extra variables are new strings; the rest point into timeout-run's
-/// environment, which nothing modifies (timeout-run never calls setenv).
-struct Environment {
-    /// Owns the added strings that `pointers` refers to.
-    _added: Vec<CString>,
-    /// Null-terminated, as `execve` takes it.
-    pointers: Vec<*const libc::c_char>,
-}
-
-fn environment(extra: &[(OsString, OsString)]) -> Result<Environment, SpawnError> {
-    unsafe extern "C" {
-        static environ: *const *const libc::c_char;
-    }
-    let added = extra
-        .iter()
-        .map(|(key, value)| cstring(&[key.as_bytes(), b"=", value.as_bytes()].concat()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let mut pointers = Vec::new();
-    // SAFETY: `environ` is the C library's null-terminated array of "NAME=value" strings; it
-    // and its strings stay valid and unchanged while timeout-run runs, since nothing in this
-    // single-threaded program sets or unsets a variable.
-    unsafe {
-        let mut entry = environ;
-        while !entry.is_null() && !(*entry).is_null() {
-            let bytes = std::ffi::CStr::from_ptr(*entry).to_bytes();
-            let replaced = extra.iter().any(|(key, _)| {
-                bytes.len() > key.len()
-                    && bytes.starts_with(key.as_bytes())
-                    && bytes[key.len()] == b'='
-            });
-            if !replaced {
-                pointers.push(*entry);
-            }
-            entry = entry.add(1);
-        }
-    }
-    pointers.extend(added.iter().map(|s| s.as_ptr()));
-    pointers.push(std::ptr::null());
-    Ok(Environment {
-        _added: added,
-        pointers,
-    })
-}
-
-fn null_terminated(strings: &[CString]) -> Vec<*const libc::c_char> {
-    strings
-        .iter()
-        .map(|s| s.as_ptr())
-        .chain(std::iter::once(std::ptr::null()))
-        .collect()
-}
-
 /// Starts the child with `clone3`, in the cgroup if one is given.
 #[cfg(target_os = "linux")]
 fn clone_child(cgroup: Option<BorrowedFd<'_>>, child: &ChildPlan) -> io::Result<Pid> {
@@ -279,11 +142,6 @@ fn clone_child(cgroup: Option<BorrowedFd<'_>>, child: &ChildPlan) -> io::Result<
         super::clone::Forked::Child => exec_child(child),
         super::clone::Forked::Parent(pid) => Ok(pid),
     }
-}
-
-#[cfg(not(target_os = "linux"))]
-fn clone_child(_cgroup: Option<BorrowedFd<'_>>, _child: &ChildPlan) -> io::Result<Pid> {
-    Err(io::Error::from_raw_os_error(libc::ENOSYS))
 }
 
 fn fork(child: &ChildPlan) -> Result<Pid, SpawnError> {
@@ -375,59 +233,6 @@ unsafe fn execvpe(
     unsafe { libc::execvpe(file, argv, envp) };
 }
 
-/// `execvp` with an explicit environment, for systems without `execvpe`: replaces `environ`,
-/// which is a plain store in the forked child's own copy of memory.
-#[cfg(not(target_os = "linux"))]
-unsafe fn execvpe(
-    file: *const libc::c_char,
-    argv: *const *const libc::c_char,
-    envp: *const *const libc::c_char,
-) {
-    unsafe extern "C" {
-        static mut environ: *const *const libc::c_char;
-    }
-    // SAFETY: see above; the caller passes valid null-terminated arrays.
-    unsafe {
-        environ = envp;
-        libc::execvp(file, argv);
-    }
-}
-
-/// Reads the child's failure report: `None` once the pipe closes empty (the exec succeeded).
-fn read_report(fd: OwnedFd) -> Option<(i32, i32)> {
-    let mut buf = [0u8; 8];
-    let mut got = 0;
-    while got < buf.len() {
-        match nix::unistd::read(&fd, &mut buf[got..]) {
-            Ok(0) => break,
-            Ok(n) => got += n,
-            Err(Errno::EINTR) => continue,
-            Err(_) => break,
-        }
-    }
-    if got < buf.len() {
-        return None;
-    }
-    let stage = i32::from_ne_bytes([buf[0], buf[1], buf[2], buf[3]]);
-    let errno = i32::from_ne_bytes([buf[4], buf[5], buf[6], buf[7]]);
-    Some((stage, errno))
-}
-
-/// One reaped child.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Reaped {
-    pub pid: Pid,
-    pub status: Status,
-}
-
-/// What one pass of reaping found.
-#[derive(Debug, Default)]
-pub struct Reaping {
-    pub reaped: Vec<Reaped>,
-    /// No child is left at all.
-    pub no_children: bool,
-}
-
 /// Reaps every child that has exited, without blocking. SIGCHLD coalesces, so one notification
 /// may stand for many exits: loop until nothing more is ready. (Raw `waitpid`, because nix cannot
 /// decode a death by a real-time signal and the status would be lost after reaping.)
@@ -452,7 +257,7 @@ pub fn reap() -> Reaping {
         // SAFETY: waitpid writes the status into a local integer.
         let pid = unsafe { libc::waitpid(-1, &mut raw, libc::WNOHANG) };
         if pid > 0 {
-            if let Some(status) = decode(raw) {
+            if let Some(status) = crate::sys::portable::spawn::decode(raw) {
                 out.reaped.push(Reaped {
                     pid: Pid::from_raw(pid),
                     status,
@@ -480,7 +285,7 @@ fn wait_one(pid: i32) -> Option<Reaped> {
         // SAFETY: waitpid writes the status into a local integer.
         let got = unsafe { libc::waitpid(pid, &mut raw, libc::WNOHANG) };
         if got == pid {
-            return decode(raw).map(|status| Reaped {
+            return crate::sys::portable::spawn::decode(raw).map(|status| Reaped {
                 pid: Pid::from_raw(pid),
                 status,
             });
@@ -489,32 +294,5 @@ fn wait_one(pid: i32) -> Option<Reaped> {
             continue;
         }
         return None;
-    }
-}
-
-/// An exit or a death by signal; `None` for a stop or continue report.
-fn decode(raw: libc::c_int) -> Option<Status> {
-    if libc::WIFEXITED(raw) {
-        Some(Status::Code(libc::WEXITSTATUS(raw)))
-    } else if libc::WIFSIGNALED(raw) {
-        Some(Status::Signal(
-            Signal::from_raw(libc::WTERMSIG(raw)).unwrap_or(Signal::KILL),
-        ))
-    } else {
-        None
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn spawn_error_reason_has_no_rust_suffix() {
-        let e = SpawnError {
-            kind: SpawnFailure::NotFound,
-            error: io::Error::from_raw_os_error(libc::ENOENT),
-        };
-        assert_eq!(e.reason(), "No such file or directory");
     }
 }

@@ -14,6 +14,7 @@ use nix::unistd::Pid;
 use super::kill;
 use super::walk::Identity;
 use crate::signal::Signal;
+use crate::sys::contain::{CgroupUsage, NoCgroup};
 use crate::sys::procfs::read_proc;
 use crate::sys::spawn::CgroupTarget;
 
@@ -120,19 +121,6 @@ fn unlocked_subdirectories(dir: &Path) -> Vec<PathBuf> {
         })
         .collect()
 }
-
-/// What a cgroup's members used.
-#[derive(Debug, Clone, Copy)]
-pub struct CgroupUsage {
-    pub user_s: f64,
-    pub system_s: f64,
-    /// `memory.peak`, where the memory controller is enabled.
-    pub peak_kib: Option<u64>,
-}
-
-/// Why no cgroup could be created.
-#[derive(Debug)]
-pub struct NoCgroup(pub String);
 
 impl Cgroup {
     /// Creates `timeout-run.<pid>.<n>` below timeout-run's own cgroup in the v2 hierarchy,

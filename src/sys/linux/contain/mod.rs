@@ -25,40 +25,9 @@ use nix::unistd::Pid;
 
 use crate::signal::Signal;
 
-pub use cgroup::{Cgroup, CgroupUsage};
+use crate::sys::contain::{CgroupUsage, Mechanism};
+pub use cgroup::Cgroup;
 use walk::{Descendant, Identity, signal_descendants, stat, walk};
-
-/// How the tree is held, for `-v` and the report.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Mechanism {
-    Cgroup,
-    ProcessGroup,
-    /// The command shares timeout-run's process group (the terminal's foreground group), so
-    /// the group cannot be signalled as a whole: every descendant is signalled by pid.
-    SharedGroup,
-    Child,
-}
-
-impl Mechanism {
-    /// The name in the report.
-    pub fn name(self) -> &'static str {
-        match self {
-            Mechanism::Cgroup => "cgroup",
-            Mechanism::ProcessGroup => "process_group",
-            Mechanism::SharedGroup => "shared_group",
-            Mechanism::Child => "child",
-        }
-    }
-
-    pub fn describe(self) -> &'static str {
-        match self {
-            Mechanism::Cgroup => "cgroup",
-            Mechanism::ProcessGroup => "process group",
-            Mechanism::SharedGroup => "descendants (shared terminal group)",
-            Mechanism::Child => "direct child only",
-        }
-    }
-}
 
 /// The command's tree and how to reach it.
 pub struct Tree {

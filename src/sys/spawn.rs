@@ -1,0 +1,138 @@
+//! Spawning the command and reaping children: the plain records both backends share, and the
+//! dispatch to the backend in use.
+
+use std::ffi::OsString;
+use std::io;
+use std::os::fd::{BorrowedFd, OwnedFd};
+
+use nix::errno::Errno;
+use nix::unistd::Pid;
+
+use super::{Backend, backend, portable};
+use crate::outcome::{SpawnFailure, Status};
+use crate::signal::Signal;
+
+/// What timeout-run inherited from its parent that the command must inherit too.
+#[derive(Clone, Copy)]
+pub struct Inherited {
+    /// The signal mask at start-up.
+    pub mask: libc::sigset_t,
+    /// SIGCHLD was ignored (`trap '' CHLD`); timeout-run resets it to reap, the command gets it
+    /// back ignored.
+    pub sigchld_ignored: bool,
+    /// SIGPIPE was ignored before the Rust runtime set it to ignored for its own use.
+    pub sigpipe_ignored: bool,
+}
+
+/// How to start the command.
+pub struct SpawnPlan<'a> {
+    /// Program and arguments.
+    pub command: &'a [OsString],
+    /// Put the command in a process group of its own (not when it must share the terminal's
+    /// foreground group with timeout-run).
+    pub new_group: bool,
+    /// The cgroup the command must start in, if any.
+    pub cgroup: Option<CgroupTarget<'a>>,
+    /// Reset to the default disposition and unblocked in the command.
+    pub stop_signal: Signal,
+    /// Signal state to hand on.
+    pub inherited: Inherited,
+    /// Extra environment (replaces variables of the same name).
+    pub env: Vec<(OsString, OsString)>,
+    /// Replacement stdout/stderr (the idle-timeout relay's pipes).
+    pub stdout: Option<OwnedFd>,
+    pub stderr: Option<OwnedFd>,
+}
+
+/// The cgroup directory the command starts in. There are two ways in: born in it
+/// (`clone3(CLONE_INTO_CGROUP)`, Linux 5.7+, atomic and cheap), or moved into it between fork
+/// and exec by writing "0" to its `cgroup.procs` (which makes the kernel wait for an RCU grace
+/// period: a few hundred microseconds of start-up).
+#[derive(Clone, Copy)]
+#[cfg_attr(
+    not(target_os = "linux"),
+    expect(dead_code, reason = "only Linux has cgroups")
+)]
+pub struct CgroupTarget<'a> {
+    pub dir: BorrowedFd<'a>,
+}
+
+/// A started command.
+#[derive(Debug, Clone, Copy)]
+pub struct Spawned {
+    pub pid: Pid,
+    /// The kernel placed it in the cgroup at birth, so membership needs no check.
+    pub born_in_cgroup: bool,
+}
+
+/// Why the command could not be started, with the OS reason.
+#[derive(Debug)]
+pub struct SpawnError {
+    pub kind: SpawnFailure,
+    pub error: io::Error,
+}
+
+impl SpawnError {
+    pub(in crate::sys) fn internal(error: io::Error) -> SpawnError {
+        SpawnError {
+            kind: SpawnFailure::Internal,
+            error,
+        }
+    }
+
+    /// The OS reason without Rust's "(os error N)" suffix, as GNU prints it.
+    pub fn reason(&self) -> String {
+        match self.error.raw_os_error() {
+            Some(code) => Errno::from_raw(code).desc().to_owned(),
+            None => self.error.to_string(),
+        }
+    }
+}
+
+/// One reaped child.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reaped {
+    pub pid: Pid,
+    pub status: Status,
+}
+
+/// What one pass of reaping found.
+#[derive(Debug, Default)]
+pub struct Reaping {
+    pub reaped: Vec<Reaped>,
+    /// No child is left at all.
+    pub no_children: bool,
+}
+
+/// Starts the command. Returns once it has exec'd: a failed exec is reported through a
+/// close-on-exec pipe, so a returned pid always runs the program.
+pub fn spawn(plan: SpawnPlan<'_>) -> Result<Spawned, SpawnError> {
+    match backend() {
+        #[cfg(target_os = "linux")]
+        Backend::Linux => super::linux::spawn::spawn(plan),
+        Backend::Portable => portable::spawn::spawn(plan),
+    }
+}
+
+/// Reaps every child that has exited, without blocking.
+pub fn reap() -> Reaping {
+    match backend() {
+        #[cfg(target_os = "linux")]
+        Backend::Linux => super::linux::spawn::reap(),
+        Backend::Portable => portable::spawn::reap(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spawn_error_reason_has_no_rust_suffix() {
+        let e = SpawnError {
+            kind: SpawnFailure::NotFound,
+            error: io::Error::from_raw_os_error(libc::ENOENT),
+        };
+        assert_eq!(e.reason(), "No such file or directory");
+    }
+}

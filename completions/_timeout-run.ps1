@@ -19,6 +19,22 @@ Register-ArgumentCompleter -Native -CommandName 'timeout-run' -ScriptBlock {
         $element.Value
     }) -join ';'
 
+    # The values of the option before the word being completed (case matters: -s, -S).
+    $values = New-Object System.Collections.Hashtable ([StringComparer]::Ordinal)
+    $values['-s'] = @('HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE', 'ALRM', 'TERM', 'STKFLT', 'CHLD', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'XCPU', 'XFSZ', 'VTALRM', 'PROF', 'WINCH', 'IO', 'PWR', 'SYS', 'RTMIN', 'RTMAX', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15', '16', '17', '18', '19', '20', '21', '22', '23', '24', '25', '26', '27', '28', '29', '30', '31')
+    $values['--signal'] = @('HUP', 'INT', 'QUIT', 'ILL', 'TRAP', 'ABRT', 'BUS', 'FPE', 'KILL', 'USR1', 'SEGV', 'USR2', 'PIPE', 'ALRM', 'TERM', 'STKFLT', 'CHLD', 'CONT', 'STOP', 'TSTP', 'TTIN', 'TTOU', 'URG', 'XCPU', 'XFSZ', 'VTALRM', 'PROF', 'WINCH', 'IO', 'PWR', 'SYS', 'RTMIN', 'RTMAX', '1', '2', '3', '4', '5', '6', '7', '8', '9', '10', '11', '12', '13', '14', '15', '16', '17', '18', '19', '20', '21', '22', '23', '24', '25', '26', '27', '28', '29', '30', '31')
+    $values['--contain'] = @('auto', 'cgroup', 'group')
+    $values['--leftovers'] = @('kill', 'wait', 'keep')
+    $values['--retry-on'] = @('any', 'timeout', 'error')
+    $values['--generate'] = @('man', 'bash', 'zsh', 'fish', 'elvish', 'powershell')
+    $previous = if ($wordToComplete) { $commandElements[-2] } else { $commandElements[-1] }
+    if ($null -ne $previous -and $values.ContainsKey("$previous")) {
+        $values["$previous"] | Where-Object { $_ -like "$wordToComplete*" } | ForEach-Object {
+            [CompletionResult]::new($_, $_, [CompletionResultType]::ParameterValue, $_)
+        }
+        return
+    }
+
     $completions = @(switch ($command) {
         'timeout-run' {
             [CompletionResult]::new('-t', '-t', [CompletionResultType]::ParameterName, 'Wall-clock limit for the command (0: none)')
@@ -39,6 +55,7 @@ Register-ArgumentCompleter -Native -CommandName 'timeout-run' -ScriptBlock {
             [CompletionResult]::new('--heartbeat', '--heartbeat', [CompletionResultType]::ParameterName, 'Print a progress line on stderr at this interval')
             [CompletionResult]::new('--on-timeout', '--on-timeout', [CompletionResultType]::ParameterName, 'At a timeout, before the stop signal, run CMD through ''sh -c'' (TIMEOUT_RUN_PID and TIMEOUT_RUN_PIDS name the tree; its output goes to stderr), for stack dumps')
             [CompletionResult]::new('--report', '--report', [CompletionResultType]::ParameterName, 'Write a JSON summary to PATH (''-'' for stderr)')
+            [CompletionResult]::new('--generate', '--generate', [CompletionResultType]::ParameterName, 'Print the man page or a shell''s completion script on stdout, and exit')
             [CompletionResult]::new('--no-kill', '--no-kill', [CompletionResultType]::ParameterName, 'Never escalate to SIGKILL (GNU timeout''s behaviour without -k)')
             [CompletionResult]::new('-p', '-p', [CompletionResultType]::ParameterName, 'Exit with the command''s own status even when it timed out')
             [CompletionResult]::new('--preserve-status', '--preserve-status', [CompletionResultType]::ParameterName, 'Exit with the command''s own status even when it timed out')

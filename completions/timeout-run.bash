@@ -23,7 +23,7 @@ _timeout__run() {
 
     case "${cmd}" in
         timeout__run)
-            opts="-t -s -k -g -p -f -v -q -h -V --timeout --deadline --signal --kill-after --grace --no-kill --preserve-status --foreground --contain --leftovers --idle-timeout --retries --retry-delay --retry-on --heartbeat --on-timeout --report --verbose --quiet --help --version"
+            opts="-t -s -k -g -p -f -v -q -h -V --timeout --deadline --signal --kill-after --grace --no-kill --preserve-status --foreground --contain --leftovers --idle-timeout --retries --retry-delay --retry-on --heartbeat --on-timeout --report --verbose --quiet --generate --help --version"
             if [[ ${cur} == -* || ${COMP_CWORD} -eq 1 ]] ; then
                 COMPREPLY=( $(compgen -W "${opts}" -- "${cur}") )
                 return 0
@@ -42,11 +42,11 @@ _timeout__run() {
                     return 0
                     ;;
                 --signal)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31" -- "${cur}"))
                     return 0
                     ;;
                 -s)
-                    COMPREPLY=($(compgen -f "${cur}"))
+                    COMPREPLY=($(compgen -W "HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31" -- "${cur}"))
                     return 0
                     ;;
                 --grace)
@@ -112,6 +112,10 @@ _timeout__run() {
                     fi
                     return 0
                     ;;
+                --generate)
+                    COMPREPLY=($(compgen -W "man bash zsh fish elvish powershell" -- "${cur}"))
+                    return 0
+                    ;;
                 *)
                     COMPREPLY=()
                     ;;
@@ -130,25 +134,41 @@ fi
 
 # The command and its arguments: completed as commands (bash-completion's _command_offset).
 _timeout_run_with_command() {
-    local i=1 word limit= with_values=" -t --timeout --deadline -s --signal -g -k --grace --kill-after --contain --leftovers --idle-timeout --retries --retry-delay --retry-on --heartbeat --on-timeout --report " limits=" -t --timeout --deadline "
+    local i=1 word limit= dashdash= with_values=" -t --timeout --deadline -s --signal -g -k --grace --kill-after --contain --leftovers --idle-timeout --retries --retry-delay --retry-on --heartbeat --on-timeout --report --generate " limits=" -t --timeout --deadline "
     while [[ $i -lt $COMP_CWORD ]]; do
         word=${COMP_WORDS[i]}
         case $word in
-            --) i=$((i + 1)); break ;;
-            --*=*) [[ $limits == *" ${word%%=*} "* ]] && limit=1 ;;
-            -?*)
+            --) i=$((i + 1)); dashdash=1; break ;;
+            --*)
                 [[ $limits == *" $word "* ]] && limit=1
+                if [[ ${COMP_WORDS[i+1]} == = ]]; then
+                    i=$((i + 2))
+                elif [[ $with_values == *" $word "* ]]; then
+                    i=$((i + 1))
+                fi
+                ;;
+            -?*)
+                [[ $limits == *" ${word:0:2} "* ]] && limit=1
                 [[ $with_values == *" $word "* ]] && i=$((i + 1))
                 ;;
             *) break ;;
         esac
         i=$((i + 1))
     done
+    # GNU form: without a limit option, a first operand that looks like a duration is the
+    # limit, and a `--` right after it is skipped too.
     if [[ -z $limit && $i -lt $COMP_CWORD && ${COMP_WORDS[i]} == [0-9.]* ]]; then
         i=$((i + 1))
+        if [[ -z $dashdash && $i -lt $COMP_CWORD && ${COMP_WORDS[i]} == -- ]]; then
+            i=$((i + 1))
+        fi
     fi
-    if [[ $i -ge $COMP_CWORD && ${COMP_WORDS[COMP_CWORD]} == -* ]] || [[ $i -gt $COMP_CWORD ]]; then
-        _timeout__run "$@"
+    if [[ $i -gt $COMP_CWORD ]] || [[ $i -eq $COMP_CWORD && ${COMP_WORDS[COMP_CWORD]} == -* ]]; then
+        if [[ ${COMP_WORDS[COMP_CWORD-1]} == = ]]; then
+            _timeout__run "$1" "$2" "${COMP_WORDS[COMP_CWORD-2]}"
+        else
+            _timeout__run "$@"
+        fi
     elif declare -F _command_offset >/dev/null; then
         _command_offset "$i"
     elif [[ $i -eq $COMP_CWORD ]]; then

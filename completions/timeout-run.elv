@@ -16,6 +16,14 @@ set edit:completion:arg-completer[timeout-run] = {|@words|
         }
         set command = $command';'$word
     }
+    # The values of the option before the word being completed.
+    var values = [&'-s'=[HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31] &'--signal'=[HUP INT QUIT ILL TRAP ABRT BUS FPE KILL USR1 SEGV USR2 PIPE ALRM TERM STKFLT CHLD CONT STOP TSTP TTIN TTOU URG XCPU XFSZ VTALRM PROF WINCH IO PWR SYS RTMIN RTMAX 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16 17 18 19 20 21 22 23 24 25 26 27 28 29 30 31] &'--contain'=[auto cgroup group] &'--leftovers'=[kill wait keep] &'--retry-on'=[any timeout error] &'--generate'=[man bash zsh fish elvish powershell]]
+    if (and (> (count $words) 2) (has-key $values $words[-2])) {
+        for value $values[$words[-2]] {
+            edit:complex-candidate $value
+        }
+        return
+    }
     var completions = [
         &'timeout-run'= {
             cand -t 'Wall-clock limit for the command (0: none)'
@@ -36,6 +44,7 @@ set edit:completion:arg-completer[timeout-run] = {|@words|
             cand --heartbeat 'Print a progress line on stderr at this interval'
             cand --on-timeout 'At a timeout, before the stop signal, run CMD through ''sh -c'' (TIMEOUT_RUN_PID and TIMEOUT_RUN_PIDS name the tree; its output goes to stderr), for stack dumps'
             cand --report 'Write a JSON summary to PATH (''-'' for stderr)'
+            cand --generate 'Print the man page or a shell''s completion script on stdout, and exit'
             cand --no-kill 'Never escalate to SIGKILL (GNU timeout''s behaviour without -k)'
             cand -p 'Exit with the command''s own status even when it timed out'
             cand --preserve-status 'Exit with the command''s own status even when it timed out'

@@ -2,8 +2,9 @@
 //! Values stay raw strings here; `config` validates them, so every bad value produces the same
 //! one-line message and exit status 125.
 
-use std::ffi::OsString;
+use std::ffi::{OsStr, OsString};
 
+use clap::builder::{PossibleValue, StringValueParser, TypedValueParser};
 use clap::{ArgAction, Parser, ValueEnum};
 
 const LONG_ABOUT: &str = "\
@@ -68,7 +69,9 @@ pub struct Cli {
         long,
         value_name = "SIGNAL",
         default_value = "TERM",
-        allow_hyphen_values = true
+        allow_hyphen_values = true,
+        value_parser = SignalHint,
+        hide_possible_values = true
     )]
     pub signal: String,
 
@@ -158,15 +161,103 @@ pub struct Cli {
     #[arg(short = 'q', long)]
     pub quiet: bool,
 
-    /// [DURATION] COMMAND [ARG]...
+    /// Print the man page or a shell's completion script on stdout, and exit
     #[arg(
-        value_name = "COMMAND",
-        required = true,
+        long,
+        value_enum,
+        value_name = "WHAT",
+        exclusive = true,
+        hide_short_help = true,
+        long_help = "Print the man page or a shell's completion script on stdout, and exit \
+                     (the same files that packages install; see the README for where they go)"
+    )]
+    pub generate: Option<GenerateArg>,
+
+    /// The command to run and its arguments; in the GNU form, the time limit comes first
+    #[arg(
+        value_name = OPERANDS,
+        required_unless_present = "generate",
         num_args = 1..,
         trailing_var_arg = true,
         value_hint = clap::ValueHint::CommandWithArguments
     )]
     pub operands: Vec<OsString>,
+}
+
+/// How help and the man page name the operands. clap puts an optional operand's name in
+/// brackets (`[NAME]...`), so this one reads `[DURATION] COMMAND [ARG]...` there.
+const OPERANDS: &str = "DURATION] COMMAND [ARG";
+
+/// The signals that the shell completions offer after `-s`, by name and by number (Linux
+/// numbering). A hint only: `-s` takes any string, and `config` decides what names a signal.
+pub const SIGNALS: &[(&str, &str)] = &[
+    ("HUP", "1"),
+    ("INT", "2"),
+    ("QUIT", "3"),
+    ("ILL", "4"),
+    ("TRAP", "5"),
+    ("ABRT", "6"),
+    ("BUS", "7"),
+    ("FPE", "8"),
+    ("KILL", "9"),
+    ("USR1", "10"),
+    ("SEGV", "11"),
+    ("USR2", "12"),
+    ("PIPE", "13"),
+    ("ALRM", "14"),
+    ("TERM", "15"),
+    ("STKFLT", "16"),
+    ("CHLD", "17"),
+    ("CONT", "18"),
+    ("STOP", "19"),
+    ("TSTP", "20"),
+    ("TTIN", "21"),
+    ("TTOU", "22"),
+    ("URG", "23"),
+    ("XCPU", "24"),
+    ("XFSZ", "25"),
+    ("VTALRM", "26"),
+    ("PROF", "27"),
+    ("WINCH", "28"),
+    ("IO", "29"),
+    ("PWR", "30"),
+    ("SYS", "31"),
+    // Their numbers depend on the C library.
+    ("RTMIN", ""),
+    ("RTMAX", ""),
+];
+
+/// `-s`'s value parser: any UTF-8 string, as `String` would take it, with the signal names as
+/// possible values so that the generated completions offer them. clap never rejects a value
+/// here; an unknown signal is `config`'s `invalid signal` error like any other bad value.
+#[derive(Debug, Clone, Copy)]
+pub struct SignalHint;
+
+impl TypedValueParser for SignalHint {
+    type Value = String;
+
+    fn parse_ref(
+        &self,
+        cmd: &clap::Command,
+        arg: Option<&clap::Arg>,
+        value: &OsStr,
+    ) -> Result<String, clap::Error> {
+        StringValueParser::new().parse_ref(cmd, arg, value)
+    }
+
+    fn possible_values(&self) -> Option<Box<dyn Iterator<Item = PossibleValue> + '_>> {
+        let names = SIGNALS.iter().map(|(name, number)| {
+            PossibleValue::new(*name).help(match *number {
+                "" => format!("SIG{name}"),
+                _ => format!("SIG{name} ({number})"),
+            })
+        });
+        let numbers = SIGNALS
+            .iter()
+            .filter(|(_, number)| !number.is_empty())
+            .map(|(name, number)| PossibleValue::new(*number).help(format!("SIG{name}")));
+        Some(Box::new(names.chain(numbers)))
+    }
 }
 
 /// Why a command line does not lead to a run: help or version was asked for, or it is wrong.
@@ -226,6 +317,10 @@ fn gnu_error(e: &clap::Error) -> NoRun {
             context(ContextKind::InvalidValue).unwrap_or_default(),
             option(ContextKind::InvalidArg)
         ),
+        ErrorKind::ArgumentConflict if context(ContextKind::PriorArg).is_none() => format!(
+            "option '{}' must be used alone",
+            option(ContextKind::InvalidArg)
+        ),
         ErrorKind::ArgumentConflict => format!(
             "options '{}' and '{}' cannot be used together",
             option(ContextKind::InvalidArg),
@@ -239,6 +334,23 @@ fn gnu_error(e: &clap::Error) -> NoRun {
         }
     };
     NoRun::Usage(message)
+}
+
+/// `--generate`: what to print.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum GenerateArg {
+    /// The man page (roff)
+    Man,
+    /// bash completion (needs the bash-completion package to complete the command's arguments)
+    Bash,
+    /// zsh completion
+    Zsh,
+    /// fish completion
+    Fish,
+    /// elvish completion
+    Elvish,
+    /// PowerShell completion
+    Powershell,
 }
 
 /// `--contain`: how the tree is held.
@@ -319,6 +431,47 @@ mod tests {
             usage(&["--no-kill", "-k", "1", "x"]),
             "options '--no-kill' and '--grace' cannot be used together"
         );
+    }
+
+    #[test]
+    fn generate_is_used_alone() {
+        let cli = Cli::parse_from(argv(&["--generate", "zsh"])).expect("parse");
+        assert_eq!(cli.generate, Some(GenerateArg::Zsh));
+        assert_eq!(
+            usage(&["--generate", "bash", "5", "x"]),
+            "option '--generate' must be used alone"
+        );
+        assert_eq!(
+            usage(&["--generate", "tcsh"]),
+            "invalid argument 'tcsh' for '--generate'"
+        );
+    }
+
+    #[test]
+    fn signal_hints_never_reject_a_value() {
+        // An unknown name is config's error (invalid signal), not clap's.
+        let cli = Cli::parse_from(argv(&["-s", "NOPE", "5", "x"])).expect("parse");
+        assert_eq!(cli.signal, "NOPE");
+        let cli = Cli::parse_from(argv(&["-s", "rtmin+3", "5", "x"])).expect("parse");
+        assert_eq!(cli.signal, "rtmin+3");
+    }
+
+    #[test]
+    fn help_names_the_operands_once() {
+        let help = |flag: &str| match Cli::parse_from(argv(&[flag])) {
+            Err(NoRun::Print(help)) => help,
+            other => panic!("{flag}: {other:?}"),
+        };
+        let long = help("--help");
+        assert!(long.contains("\n  [DURATION] COMMAND [ARG]...\n"), "{long}");
+        assert!(!long.contains("<COMMAND>"), "{long}");
+        assert!(long.contains("--generate <WHAT>"), "{long}");
+        let short = help("-h");
+        assert!(
+            short.contains("\n  [DURATION] COMMAND [ARG]...  "),
+            "{short}"
+        );
+        assert!(!short.contains("--generate"), "only in --help: {short}");
     }
 
     #[test]

@@ -8,6 +8,7 @@ mod clock;
 mod config;
 mod duration;
 mod exit;
+mod generate;
 mod hook;
 mod log;
 mod outcome;

@@ -9,6 +9,7 @@ use crate::clock;
 use crate::config::{self, Config, ConfigError, RetryOn};
 use crate::duration;
 use crate::exit::{self, Exit};
+use crate::generate;
 use crate::log;
 use crate::outcome::Attempt;
 use crate::outcome::{Outcome, SpawnFailure, Status};
@@ -19,12 +20,15 @@ use crate::supervisor::Supervisor;
 pub fn main(args: Vec<OsString>) -> Exit {
     let cli = match Cli::parse_from(args) {
         Ok(cli) => cli,
-        Err(NoRun::Print(text)) => return print_stdout(&text),
+        Err(NoRun::Print(text)) => return print_stdout(text.as_bytes()),
         Err(NoRun::Usage(message)) => {
             log::usage_error(message);
             return Exit::Code(exit::FAILURE);
         }
     };
+    if let Some(what) = cli.generate {
+        return print_stdout(&generate::render(what));
+    }
     let (inherited, bad_inherited) = match std::env::var_os(config::DEADLINE_ENV) {
         Some(v) => match v.to_str().and_then(clock::parse_unix_seconds) {
             Some(t) => (Some(t), None),
@@ -79,14 +83,12 @@ pub fn main(args: Vec<OsString>) -> Exit {
     exit
 }
 
-/// Prints `--help` or `--version`; a failed write (`>/dev/full`) is an error, as in GNU.
-fn print_stdout(text: &str) -> Exit {
+/// Prints `--help`, `--version` or `--generate`'s text; a failed write (`>/dev/full`) is an
+/// error, as in GNU.
+fn print_stdout(text: &[u8]) -> Exit {
     use std::io::Write;
     let mut stdout = std::io::stdout().lock();
-    match stdout
-        .write_all(text.as_bytes())
-        .and_then(|()| stdout.flush())
-    {
+    match stdout.write_all(text).and_then(|()| stdout.flush()) {
         Ok(()) => Exit::Code(0),
         Err(e) => {
             log::fatal(format!("write error: {}", log::os_reason(&e)));

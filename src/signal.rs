@@ -303,4 +303,17 @@ mod tests {
         assert!(!Signal::KILL.is_termination());
         assert!(!sig("USR1").is_termination());
     }
+
+    /// The names and numbers the shell completions offer after `-s` are signals here, with
+    /// those numbers.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn completion_hints_name_signals() {
+        for (name, number) in crate::cli::SIGNALS {
+            let by_name = sig(name);
+            if !number.is_empty() {
+                assert_eq!(by_name, sig(number), "{name} {number}");
+            }
+        }
+    }
 }

@@ -6,6 +6,7 @@ mod util;
 mod basics;
 mod binary;
 mod ci;
+mod completions;
 mod forensics;
 mod gnu;
 mod hostile;

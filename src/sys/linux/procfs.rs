@@ -137,22 +137,9 @@ fn parse_stat(pid: i32, text: &str) -> Option<Stat> {
     })
 }
 
-/// What a process waits in (`/proc/<pid>/wchan`): a kernel function name, or empty when it is
-/// running or the kernel does not say.
-pub fn wchan(pid: i32) -> String {
-    match read_proc(format!("/proc/{pid}/wchan")) {
-        Ok(text) if text != "0" => text,
-        _ => String::new(),
-    }
-}
-
-/// The command line, arguments separated by spaces, at most `limit` bytes (cut on a character
-/// boundary, with `...`); empty for a zombie or a kernel thread.
-pub fn cmdline(pid: i32, limit: usize) -> String {
-    let Ok(bytes) = fs::read(format!("/proc/{pid}/cmdline")) else {
-        return String::new();
-    };
-    let text = String::from_utf8_lossy(&bytes);
+/// A `cmdline` file's NUL-separated arguments as one line of at most `limit` bytes.
+fn command_line(bytes: &[u8], limit: usize) -> String {
+    let text = String::from_utf8_lossy(bytes);
     let mut line = text.trim_end_matches('\0').replace('\0', " ");
     if line.len() > limit {
         let mut cut = limit;
@@ -163,6 +150,90 @@ pub fn cmdline(pid: i32, limit: usize) -> String {
         line.push_str("...");
     }
     line
+}
+
+/// A process's `/proc/<pid>` directory, opened once for several reads (the census reads three
+/// files per process): each read then skips looking the process up by pid again.
+pub struct ProcDir(std::os::fd::OwnedFd);
+
+impl ProcDir {
+    /// Opens `/proc/<pid>`; `None` when the process is gone.
+    pub fn open(pid: i32) -> Option<ProcDir> {
+        use nix::fcntl::OFlag;
+        nix::fcntl::open(
+            format!("/proc/{pid}").as_str(),
+            OFlag::O_PATH | OFlag::O_DIRECTORY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        )
+        .ok()
+        .map(ProcDir)
+    }
+
+    /// The bytes of the file `name` in the directory, read into `buf` (emptied first).
+    fn read(&self, name: &str, buf: &mut Vec<u8>) -> bool {
+        use nix::fcntl::OFlag;
+        buf.clear();
+        let Ok(fd) = nix::fcntl::openat(
+            &self.0,
+            name,
+            OFlag::O_RDONLY | OFlag::O_CLOEXEC,
+            nix::sys::stat::Mode::empty(),
+        ) else {
+            return false;
+        };
+        // Plain reads until end of file: `read_to_end` would first ask for the size and the
+        // position (two more system calls per file, for a size /proc reports as 0).
+        loop {
+            if buf.len() == buf.capacity() {
+                buf.reserve(4096);
+            }
+            let len = buf.len();
+            let spare = buf.capacity() - len;
+            // SAFETY: reading into the vector's spare capacity, then setting its length to what
+            // the kernel wrote.
+            let n = unsafe {
+                libc::read(
+                    std::os::fd::AsRawFd::as_raw_fd(&fd),
+                    buf.as_mut_ptr().add(len).cast(),
+                    spare,
+                )
+            };
+            match n {
+                0 => return true,
+                n if n > 0 => {
+                    // SAFETY: the kernel initialised `n` bytes after `len`.
+                    unsafe { buf.set_len(len + n as usize) };
+                }
+                _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
+                _ => return false,
+            }
+        }
+    }
+
+    /// As [`stat`] does.
+    pub fn stat(&self, pid: i32, buf: &mut Vec<u8>) -> Option<Stat> {
+        self.read("stat", buf)
+            .then(|| parse_stat(pid, &String::from_utf8_lossy(buf)))
+            .flatten()
+    }
+
+    /// What the process waits in: a kernel function name, or empty when it is running or the
+    /// kernel does not say.
+    pub fn wchan(&self, buf: &mut Vec<u8>) -> String {
+        if !self.read("wchan", buf) || buf.as_slice() == b"0" {
+            return String::new();
+        }
+        String::from_utf8_lossy(buf).into_owned()
+    }
+
+    /// The command line, arguments separated by spaces, at most `limit` bytes (cut on a
+    /// character boundary, with `...`); empty for a zombie or a kernel thread.
+    pub fn cmdline(&self, limit: usize, buf: &mut Vec<u8>) -> String {
+        if !self.read("cmdline", buf) {
+            return String::new();
+        }
+        command_line(buf, limit)
+    }
 }
 
 /// Clock ticks per second (`/proc/<pid>/stat` times), and the page size (its memory).
@@ -203,9 +274,11 @@ mod tests {
     #[test]
     fn command_lines_are_bounded() {
         let me = std::process::id() as i32;
-        let full = cmdline(me, 100_000);
+        let dir = ProcDir::open(me).unwrap();
+        let mut buf = Vec::new();
+        let full = dir.cmdline(100_000, &mut buf);
         assert!(!full.is_empty());
-        let short = cmdline(me, 5);
+        let short = dir.cmdline(5, &mut buf);
         assert!(short.len() <= 8 && short.ends_with("..."), "{short}");
     }
 }

@@ -11,7 +11,7 @@ use nix::unistd::Pid;
 
 use crate::outcome::SpawnFailure;
 use crate::sys::portable::spawn::{
-    STAGE_EXEC, STAGE_SETUP, cstring, environment, null_terminated, read_report,
+    STAGE_EXEC, STAGE_SETUP, cstring, environment, hand_on, null_terminated, read_report,
 };
 use crate::sys::spawn::{Reaped, Reaping, SpawnError, SpawnPlan, Spawned};
 
@@ -192,31 +192,16 @@ fn exec_child(plan: &ChildPlan) -> ! {
                 );
             }
         }
-        if let Some(fd) = plan.stdout
-            && libc::dup2(fd, libc::STDOUT_FILENO) < 0
-        {
+        if !hand_on(
+            plan.stdout,
+            plan.stderr,
+            plan.sigpipe_ignored,
+            plan.sigchld_ignored,
+            plan.stop,
+            &plan.mask,
+        ) {
             fail(STAGE_SETUP);
         }
-        if let Some(fd) = plan.stderr
-            && libc::dup2(fd, libc::STDERR_FILENO) < 0
-        {
-            fail(STAGE_SETUP);
-        }
-        // Hand on the dispositions timeout-run inherited (it ignores SIGPIPE and takes SIGCHLD
-        // back for itself), with the stop signal deliverable.
-        let ignore_or_default = |ignored| {
-            if ignored {
-                libc::SIG_IGN
-            } else {
-                libc::SIG_DFL
-            }
-        };
-        libc::signal(libc::SIGPIPE, ignore_or_default(plan.sigpipe_ignored));
-        libc::signal(libc::SIGCHLD, ignore_or_default(plan.sigchld_ignored));
-        if plan.stop > 0 && plan.stop != libc::SIGKILL && plan.stop != libc::SIGSTOP {
-            libc::signal(plan.stop, libc::SIG_DFL);
-        }
-        libc::sigprocmask(libc::SIG_SETMASK, &plan.mask, std::ptr::null_mut());
         execvpe(plan.argv[0], plan.argv.as_ptr(), plan.envp);
         fail(STAGE_EXEC)
     }

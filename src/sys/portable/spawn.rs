@@ -188,31 +188,16 @@ fn exec_child(plan: &ChildPlan<'_>) -> ! {
                 libc::kill(libc::getpid(), libc::SIGKILL);
             }
         }
-        if let Some(fd) = plan.stdout
-            && libc::dup2(fd, libc::STDOUT_FILENO) < 0
-        {
+        if !hand_on(
+            plan.stdout,
+            plan.stderr,
+            plan.sigpipe_ignored,
+            plan.sigchld_ignored,
+            plan.stop,
+            &plan.mask,
+        ) {
             fail(STAGE_SETUP);
         }
-        if let Some(fd) = plan.stderr
-            && libc::dup2(fd, libc::STDERR_FILENO) < 0
-        {
-            fail(STAGE_SETUP);
-        }
-        // Hand on the dispositions timeout-run inherited (it ignores SIGPIPE and takes SIGCHLD
-        // back for itself), with the stop signal deliverable.
-        let ignore_or_default = |ignored| {
-            if ignored {
-                libc::SIG_IGN
-            } else {
-                libc::SIG_DFL
-            }
-        };
-        libc::signal(libc::SIGPIPE, ignore_or_default(plan.sigpipe_ignored));
-        libc::signal(libc::SIGCHLD, ignore_or_default(plan.sigchld_ignored));
-        if plan.stop > 0 && plan.stop != libc::SIGKILL && plan.stop != libc::SIGSTOP {
-            libc::signal(plan.stop, libc::SIG_DFL);
-        }
-        libc::sigprocmask(libc::SIG_SETMASK, &plan.mask, std::ptr::null_mut());
         *environ_slot() = plan.envp.cast_mut().cast();
         libc::execvp(plan.argv[0], plan.argv.as_ptr());
         fail(STAGE_EXEC)
@@ -282,6 +267,50 @@ pub fn reap() -> Reaping {
     }
     WATCHING.store(no_child && !out.no_children, Ordering::Relaxed);
     out
+}
+
+/// The last steps of the child before exec, the same on every backend: the relay's descriptors
+/// become stdout and stderr, the dispositions timeout-run inherited are handed on (it ignores
+/// SIGPIPE and takes SIGCHLD back for itself), the stop signal is made deliverable, and the
+/// inherited mask (less the stop signal) restored. False when a descriptor could not be
+/// installed.
+///
+/// # Safety
+///
+/// Only in the child between fork (or clone3) and exec: it makes async-signal-safe calls only.
+pub(in crate::sys) unsafe fn hand_on(
+    stdout: Option<RawFd>,
+    stderr: Option<RawFd>,
+    sigpipe_ignored: bool,
+    sigchld_ignored: bool,
+    stop: libc::c_int,
+    mask: &libc::sigset_t,
+) -> bool {
+    let ignore_or_default = |ignored| {
+        if ignored {
+            libc::SIG_IGN
+        } else {
+            libc::SIG_DFL
+        }
+    };
+    // SAFETY: dup2, signal and sigprocmask are async-signal-safe; the descriptors and the mask
+    // were prepared by the parent before the fork.
+    unsafe {
+        for (fd, target) in [(stdout, libc::STDOUT_FILENO), (stderr, libc::STDERR_FILENO)] {
+            if let Some(fd) = fd
+                && libc::dup2(fd, target) < 0
+            {
+                return false;
+            }
+        }
+        libc::signal(libc::SIGPIPE, ignore_or_default(sigpipe_ignored));
+        libc::signal(libc::SIGCHLD, ignore_or_default(sigchld_ignored));
+        if stop > 0 && stop != libc::SIGKILL && stop != libc::SIGSTOP {
+            libc::signal(stop, libc::SIG_DFL);
+        }
+        libc::sigprocmask(libc::SIG_SETMASK, mask, std::ptr::null_mut());
+    }
+    true
 }
 
 pub(in crate::sys) fn cstring(bytes: &[u8]) -> Result<CString, SpawnError> {

@@ -537,28 +537,10 @@ fn a_reused_pid_never_replaces_the_commands_status() {
     // In a pid namespace (timeout-run is PID 1), an orphan is given the command's pid again
     // after the command was reaped (ns_last_pid), is adopted by timeout-run, and dies by
     // SIGSEGV: the status must stay the command's own 3.
-    let cycler = r#"
-import os, signal, sys, time
-target = int(sys.argv[1])
-os.setsid()  # a pid still used as a process group id is not given out again
-while os.path.exists("/proc/%d" % target):
-    time.sleep(0.001)
-for _ in range(200):
-    with open("/proc/sys/kernel/ns_last_pid", "w") as f:
-        f.write(str(target - 1))
-    pid = os.fork()
-    if pid == 0:
-        if os.getpid() == target:
-            time.sleep(0.2)
-            os.kill(os.getpid(), signal.SIGSEGV)
-        os._exit(0)
-    if pid == target:
-        print("reused", flush=True)
-        os._exit(0)
-    os.waitpid(pid, 0)
-print("not reused", flush=True)
-"#;
-    let script = format!("ulimit -c 0; python3 -c '{cycler}' $$ & exit 3");
+    let script = format!(
+        "ulimit -c 0; python3 {} $$ & exit 3",
+        crate::util::reuse_pid().display()
+    );
     let f = start(in_pid_namespace(&[
         "--contain",
         "group",

@@ -23,6 +23,11 @@ pub fn helper() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/helper.py")
 }
 
+/// `tests/reuse-pid.py`: gives an orphan the pid of a reaped process, in a pid namespace.
+pub fn reuse_pid() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/reuse-pid.py")
+}
+
 /// `tests/refuse-syscalls.py`: runs a program with some system calls refused by seccomp.
 pub fn refuse_syscalls() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/refuse-syscalls.py")

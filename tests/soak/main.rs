@@ -658,28 +658,10 @@ fn group_pid_reuse(s: &mut Soak) -> Duration {
         return Duration::ZERO;
     }
     let marker = format!("soak-reuse-{}", s.n);
-    let cycler = r#"
-import os, signal, sys, time
-target = int(sys.argv[1])
-os.setsid()  # a pid still used as a process group id is not given out again
-while os.path.exists("/proc/%d" % target):
-    time.sleep(0.001)
-for _ in range(200):
-    with open("/proc/sys/kernel/ns_last_pid", "w") as f:
-        f.write(str(target - 1))
-    pid = os.fork()
-    if pid == 0:
-        if os.getpid() == target:
-            time.sleep(0.2)
-            os.kill(os.getpid(), signal.SIGSEGV)
-        os._exit(0)
-    if pid == target:
-        print("reused", flush=True)
-        os._exit(0)
-    os.waitpid(pid, 0)
-print("not reused", flush=True)
-"#;
-    let script = format!("ulimit -c 0; python3 -c '{cycler}' $$ {marker} & exit 3");
+    let script = format!(
+        "ulimit -c 0; python3 {} $$ {marker} & exit 3",
+        util::reuse_pid().display()
+    );
     let mut c = Command::new("unshare");
     c.args(["--pid", "--fork", "--mount-proc", bin()])
         .args([

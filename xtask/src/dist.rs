@@ -376,6 +376,23 @@ mod tests {
         let _ = std::fs::remove_dir_all(files);
     }
 
+    /// The release build runs where Rust's std does: glibc 2.34 (Ubuntu 22.04, RHEL 9), even
+    /// when it is built on a newer system.
+    #[test]
+    fn the_release_binary_needs_no_glibc_above_2_34() {
+        let Some(dir) = dist_dir("the_release_binary_needs_no_glibc_above_2_34") else {
+            return;
+        };
+        let deb = dir.join(format!("timeout-run_{VERSION}-1_amd64.deb"));
+        let files = unpack_deb(&deb, "glibc-floor");
+        let (major, minor) = glibc_from_version_needs(&files.join("usr/bin/timeout-run"));
+        assert!(
+            (major, minor) <= (2, 34),
+            "the release binary needs GLIBC_{major}.{minor}"
+        );
+        let _ = std::fs::remove_dir_all(files);
+    }
+
     #[test]
     fn every_deb_carries_the_license_text_and_installs_the_same_files() {
         let Some(dir) = dist_dir("every_deb_carries_the_license_text_and_installs_the_same_files")

@@ -223,20 +223,13 @@ unsafe fn execvpe(
 /// decode a death by a real-time signal and the status would be lost after reaping.)
 ///
 /// `waitpid(-1)` looks at every child on each call, so reaping a few hundred orphans that way
-/// costs time quadratic in their number (a third of a millisecond per call with 300 children);
-/// with many children they are first waited for one by one, by pid, which the kernel answers
-/// without the scan.
+/// costs time quadratic in their number (a third of a millisecond per call with 300 children).
+/// Once a pass has reaped a few, the rest are waited for one by one, by pid, from timeout-run's
+/// list of children, which the kernel answers without the scan. The common case (the command
+/// alone) costs no read of that list.
 pub fn reap() -> Reaping {
+    const BEFORE_THE_LIST: usize = 16;
     let mut out = Reaping::default();
-    let me = std::process::id() as i32;
-    let children = crate::sys::procfs::children_of(me, 1);
-    if children.len() > 16 {
-        for pid in children {
-            if let Some(reaped) = wait_one(pid) {
-                out.reaped.push(reaped);
-            }
-        }
-    }
     loop {
         let mut raw = 0;
         // SAFETY: waitpid writes the status into a local integer.
@@ -247,6 +240,14 @@ pub fn reap() -> Reaping {
                     pid: Pid::from_raw(pid),
                     status,
                 });
+            }
+            if out.reaped.len() == BEFORE_THE_LIST {
+                let me = std::process::id() as i32;
+                for pid in crate::sys::procfs::children_of(me, 1) {
+                    if let Some(reaped) = wait_one(pid) {
+                        out.reaped.push(reaped);
+                    }
+                }
             }
             continue;
         }

@@ -248,3 +248,43 @@ fn the_command_gets_its_whole_grace_after_the_hook() {
         .assert_stdout_contains("cleaned")
         .assert_faster_than(8 * SEC);
 }
+
+/// A big tree (more than one reader's share) is recorded whole: every process once, each under
+/// its parent, the command first.
+#[test]
+fn a_big_tree_is_recorded_whole() {
+    if crate::util::linux_only("a_big_tree_is_recorded_whole", "the setsid program") {
+        return;
+    }
+    let dir = tempdir();
+    let report = dir.path().join("r.json");
+    // 150 sleeps, 30 of them setsid'd, then a readiness line; SIGALRM is the timeout.
+    let script = "for i in $(seq 120); do sleep 100 & done; \
+                  for i in $(seq 30); do setsid sleep 100 & done; echo ready; wait";
+    let mut running = spawn([
+        "--report",
+        report.to_str().unwrap(),
+        "-g",
+        "1",
+        "60",
+        "sh",
+        "-c",
+        script,
+    ]);
+    running.wait_for_line("ready");
+    running.signal(libc::SIGALRM);
+    running.finish().assert_code(124);
+    let r = report_of(&report);
+    let tree = r["tree_at_timeout"].as_array().expect("tree_at_timeout");
+    assert_eq!(tree.len(), 151, "{tree:#?}");
+    assert_eq!(tree[0]["pid"], r["pid"]);
+    let mut pids: Vec<i64> = tree.iter().map(|p| p["pid"].as_i64().unwrap()).collect();
+    pids.sort_unstable();
+    pids.dedup();
+    assert_eq!(pids.len(), 151, "a process recorded twice: {tree:#?}");
+    // Each child of the shell (a few may not have exec'd `sleep` yet when the time is up).
+    assert!(
+        tree[1..].iter().all(|p| p["ppid"] == r["pid"]),
+        "every other process is the shell's child: {tree:#?}"
+    );
+}

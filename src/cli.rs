@@ -273,13 +273,13 @@ impl Cli {
     /// Parses a command line (program name first) with clap, and turns clap's errors into
     /// GNU-shaped usage errors.
     pub fn parse_from(args: Vec<OsString>) -> Result<Cli, NoRun> {
-        Cli::try_parse_from(args).map_err(|e| gnu_error(&e))
+        Cli::try_parse_from(&args).map_err(|e| gnu_error(&e, &args))
     }
 }
 
 /// The GNU wording of a clap error: `invalid option -- 'x'`, `unrecognized option '--bogus'`,
 /// `option '--signal' requires an argument`, `missing command`, ...
-fn gnu_error(e: &clap::Error) -> NoRun {
+fn gnu_error(e: &clap::Error, args: &[OsString]) -> NoRun {
     use clap::error::{ContextKind, ContextValue, ErrorKind};
     let context = |kind: ContextKind| match e.get(kind) {
         Some(ContextValue::String(s)) => Some(s.clone()),
@@ -299,7 +299,29 @@ fn gnu_error(e: &clap::Error) -> NoRun {
         ErrorKind::UnknownArgument => {
             let arg = context(ContextKind::InvalidArg).unwrap_or_default();
             match arg.strip_prefix("--") {
-                Some(_) => format!("unrecognized option '{arg}'"),
+                Some(given) => {
+                    let name = given.split('=').next().unwrap_or(given);
+                    let matches = long_options_starting_with(name);
+                    if matches.len() > 1 {
+                        let possibilities: Vec<String> =
+                            matches.iter().map(|m| format!("'--{m}'")).collect();
+                        // As typed, with its `=VALUE` (clap's context drops it).
+                        let typed = args
+                            .iter()
+                            .filter_map(|a| a.to_str())
+                            .find(|a| {
+                                a.strip_prefix(arg.as_str())
+                                    .is_some_and(|rest| rest.is_empty() || rest.starts_with('='))
+                            })
+                            .unwrap_or(&arg);
+                        format!(
+                            "option '{typed}' is ambiguous; possibilities: {}",
+                            possibilities.join(" ")
+                        )
+                    } else {
+                        format!("unrecognized option '{arg}'")
+                    }
+                }
                 None => format!("invalid option -- '{}'", arg.trim_start_matches('-')),
             }
         }
@@ -334,6 +356,25 @@ fn gnu_error(e: &clap::Error) -> NoRun {
         }
     };
     NoRun::Usage(message)
+}
+
+/// The long options (and their aliases) that `prefix` abbreviates, in the order of `--help`:
+/// clap refuses an abbreviation of more than one, which getopt calls ambiguous.
+fn long_options_starting_with(prefix: &str) -> Vec<String> {
+    use clap::CommandFactory;
+    let mut command = Cli::command();
+    command.build();
+    let mut names: Vec<String> = Vec::new();
+    for arg in command.get_arguments() {
+        let longs = arg.get_long().into_iter();
+        let aliases = arg.get_all_aliases().into_iter().flatten();
+        for name in longs.chain(aliases) {
+            if name.starts_with(prefix) && !names.iter().any(|n| n == name) {
+                names.push(name.to_owned());
+            }
+        }
+    }
+    names
 }
 
 /// `--generate`: what to print.
@@ -430,6 +471,16 @@ mod tests {
         assert_eq!(
             usage(&["--no-kill", "-k", "1", "x"]),
             "options '--no-kill' and '--grace' cannot be used together"
+        );
+        // As getopt_long: an abbreviation of several options names them.
+        assert_eq!(
+            usage(&["--ver"]),
+            "option '--ver' is ambiguous; possibilities: '--verbose' '--version'"
+        );
+        assert_eq!(
+            usage(&["--re=1", "5", "x"]),
+            "option '--re=1' is ambiguous; possibilities: '--retries' '--retry-delay' \
+             '--retry-on' '--report'"
         );
     }
 

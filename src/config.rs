@@ -424,7 +424,7 @@ mod tests {
         let err = |args: &[&str]| parse(args).unwrap_err().to_string();
         assert_eq!(err(&["-t", "xyz", "true"]), "invalid time interval 'xyz'");
         assert_eq!(err(&["-k", "-1", "true"]), "invalid time interval '-1'");
-        assert_eq!(err(&["-s", "FOO", "true"]), "invalid signal 'FOO'");
+        assert_eq!(err(&["-s", "FOO", "true"]), "'FOO': invalid signal");
         assert!(err(&["--deadline", "soon", "true"]).starts_with("invalid deadline 'soon'"));
     }
 

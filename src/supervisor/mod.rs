@@ -502,8 +502,12 @@ impl<'a> Supervisor<'a> {
                         report::explain(why, self.config.grace)
                     )
                 };
-                if signal == Signal::CONT && matches!(why, Why::Stop(_)) {
-                    // GNU does not announce the SIGCONT that follows its stop signal either.
+                if signal == Signal::CONT
+                    && self.config.stop_signal != Signal::CONT
+                    && matches!(why, Why::Stop(_))
+                {
+                    // GNU does not announce the SIGCONT that follows its stop signal either
+                    // (but does announce CONT when it is the stop signal).
                     tracing::debug!("sending signal CONT to command '{name}' ({})", detail());
                 } else {
                     log::signal_sent(&signal.verbose_name(), name, detail);

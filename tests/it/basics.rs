@@ -299,6 +299,22 @@ fn verbose_prints_exactly_gnus_lines_one_per_signal_sent() {
          timeout-run: sending signal KILL to command 'sh'\n",
         "{f:#?}"
     );
+    // CONT as the stop signal is announced (only the SIGCONT after another stop signal is not):
+    // it resumes a command that stopped itself.
+    let f = run([
+        "-v",
+        "-s",
+        "CONT",
+        "0.2",
+        "sh",
+        "-c",
+        "kill -STOP $$; echo resumed",
+    ]);
+    f.assert_code(124).assert_stdout_contains("resumed");
+    assert_eq!(
+        f.stderr, "timeout-run: sending signal CONT to command 'sh'\n",
+        "{f:#?}"
+    );
     // No signal sent, nothing said.
     let f = run(["-v", "5", "sh", "-c", "exit 3"]);
     f.assert_code(3);

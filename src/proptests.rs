@@ -176,10 +176,15 @@ proptest! {
 
     #[test]
     fn signal_names_and_numbers_read_back(number in 0i32..=Signal::max_raw()) {
-        // glibc reserves the first real-time signals for itself: they have numbers, no names.
         let Some(signal) = Signal::from_raw(number) else {
             return Err(TestCaseError::fail(format!("{number} is a signal")));
         };
+        // glibc reserves the first real-time signals for itself: they have numbers, no names,
+        // and GNU timeout refuses them as it does here.
+        if !signal.is_named() {
+            prop_assert!(number.to_string().parse::<Signal>().is_err(), "{}", number);
+            return Ok(());
+        }
         prop_assert_eq!(number.to_string().parse::<Signal>(), Ok(signal));
         let canonical = signal.to_string();
         prop_assert_eq!(canonical.parse::<Signal>(), Ok(signal), "{}", canonical);

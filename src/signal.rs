@@ -148,13 +148,25 @@ impl Signal {
 
 impl Signal {
     /// The name GNU timeout's `--verbose` line gives: [`Signal::short_name`], except that the null
-    /// signal is `EXIT` (as C's `sig2str` names it).
+    /// signal is `EXIT` and Linux's SIGIO is `POLL`, as gnulib's `sig2str` names them.
     pub fn verbose_name(self) -> String {
+        #[cfg(any(target_os = "linux", target_os = "android"))]
+        if self.0 == libc::SIGPOLL {
+            return "POLL".to_owned();
+        }
         if self.0 == 0 {
             "EXIT".to_owned()
         } else {
             self.short_name()
         }
+    }
+
+    /// Whether the signal has a name (`0` is `EXIT`): the numbers between the last named signal
+    /// and RTMIN, which the C library keeps for itself, have none.
+    pub(crate) fn is_named(self) -> bool {
+        self.0 == 0
+            || NAMED.iter().any(|(_, n)| *n == self.0)
+            || (rtmin() > 0 && (rtmin()..=rtmax()).contains(&self.0))
     }
 }
 
@@ -173,7 +185,8 @@ impl fmt::Display for Signal {
 impl std::str::FromStr for Signal {
     type Err = InvalidSignal;
 
-    /// Accepts a number, or a name with or without `SIG`, in any case.
+    /// Accepts a number that names a signal, or a name with or without `SIG`, in any case
+    /// (`EXIT` is 0), as GNU timeout does.
     fn from_str(text: &str) -> Result<Signal, InvalidSignal> {
         let invalid = || InvalidSignal(text.to_owned());
         if !text.is_empty() && text.bytes().all(|b| b.is_ascii_digit()) {
@@ -181,10 +194,14 @@ impl std::str::FromStr for Signal {
                 .parse::<i32>()
                 .ok()
                 .and_then(Signal::from_raw)
+                .filter(|s| s.is_named())
                 .ok_or_else(invalid);
         }
         let upper = text.to_ascii_uppercase();
         let name = upper.strip_prefix("SIG").unwrap_or(&upper);
+        if name == "EXIT" {
+            return Ok(Signal(0));
+        }
         if let Some((_, n)) = NAMED.iter().find(|(known, _)| *known == name) {
             return Ok(Signal(*n));
         }
@@ -192,41 +209,42 @@ impl std::str::FromStr for Signal {
     }
 }
 
-/// `RTMIN`, `RTMAX`, `RTMIN+N`, `RTMAX-N`, within the real-time range.
+/// `RTMIN`, `RTMAX`, `RTMIN+N`, `RTMAX-N`, within the real-time range. The offset is read as C's
+/// `strtol` reads it, as gnulib's `str2sig` does: blanks, a sign, digits (`RTMIN1`, `RTMAX+0`,
+/// `RTMIN -0` are accepted too), and it must stay within the range.
 fn parse_realtime(name: &str) -> Option<Signal> {
     let (lo, hi) = (rtmin(), rtmax());
     if lo <= 0 {
         return None;
     }
-    let offset = |rest: &str| -> Option<i32> {
+    let offset = |rest: &str| -> Option<i64> {
         if rest.is_empty() {
-            Some(0)
-        } else if rest.bytes().all(|b| b.is_ascii_digit()) {
-            rest.parse().ok()
-        } else {
-            None
+            return Some(0);
         }
+        let rest = rest.trim_start_matches([' ', '\t', '\n', '\r', '\x0b', '\x0c']);
+        let digits = rest.strip_prefix(['+', '-']).unwrap_or(rest);
+        if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+            return None;
+        }
+        // Too many digits for the range either way.
+        let magnitude: i64 = digits.parse().unwrap_or(i64::MAX);
+        Some(if rest.starts_with('-') {
+            -magnitude
+        } else {
+            magnitude
+        })
     };
+    let span = i64::from(hi - lo);
     let number = if let Some(rest) = name.strip_prefix("RTMIN") {
-        let rest = match rest.strip_prefix('+') {
-            Some(digits) if !digits.is_empty() => digits,
-            Some(_) => return None,
-            None if rest.is_empty() => "",
-            None => return None,
-        };
-        lo.checked_add(offset(rest)?)?
+        let n = offset(rest)?;
+        (0..=span).contains(&n).then(|| i64::from(lo) + n)?
     } else if let Some(rest) = name.strip_prefix("RTMAX") {
-        let rest = match rest.strip_prefix('-') {
-            Some(digits) if !digits.is_empty() => digits,
-            Some(_) => return None,
-            None if rest.is_empty() => "",
-            None => return None,
-        };
-        hi.checked_sub(offset(rest)?)?
+        let n = offset(rest)?;
+        (-span..=0).contains(&n).then(|| i64::from(hi) + n)?
     } else {
         return None;
     };
-    (lo..=hi).contains(&number).then_some(Signal(number))
+    i32::try_from(number).ok().map(Signal)
 }
 
 #[cfg(test)]
@@ -283,13 +301,41 @@ mod tests {
         let span = hi - lo;
         assert!(format!("RTMIN+{}", span + 1).parse::<Signal>().is_err());
         assert!(format!("RTMAX-{}", span + 1).parse::<Signal>().is_err());
+        // The offset as strtol reads it, as GNU does.
+        assert_eq!(sig("RTMIN1").raw(), lo + 1);
+        assert_eq!(sig("RTMIN0").raw(), lo);
+        assert_eq!(sig("RTMIN +1").raw(), lo + 1);
+        assert_eq!(sig("RTMAX+0").raw(), hi);
+        assert_eq!(sig("RTMAX-0").raw(), hi);
+        assert_eq!(sig("RTMIN-0").raw(), lo);
+        // The numbers the C library keeps below RTMIN have no name: not a signal to send.
+        for reserved in libc::SIGSYS + 1..lo {
+            assert!(
+                reserved.to_string().parse::<Signal>().is_err(),
+                "{reserved}"
+            );
+        }
+    }
+
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn gnu_names_sigio_poll_in_verbose_lines() {
+        assert_eq!(sig("IO").verbose_name(), "POLL");
+        assert_eq!(sig("POLL").verbose_name(), "POLL");
+    }
+
+    #[test]
+    fn exit_is_the_null_signal() {
+        assert_eq!(sig("EXIT").raw(), 0);
+        assert_eq!(sig("sigexit").raw(), 0);
+        assert_eq!(sig("EXIT").verbose_name(), "EXIT");
     }
 
     #[test]
     fn unknown_signals_are_rejected() {
         for bad in [
             "", "FOO", "SIG", "SIGFOO", "99999", "-1", "+15", "RTMIN+", "RTMAX-", "RTMIN-1",
-            "RTMAX+1", "RTMINX", " TERM", "1.5", "65",
+            "RTMAX+1", "RTMINX", " TERM", "1.5", "65", "RTMIN ", "RTMIN+ 1", "RTMAX--1",
         ] {
             let err = bad.parse::<Signal>().expect_err(bad);
             assert_eq!(err.to_string(), format!("'{bad}': invalid signal"));

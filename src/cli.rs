@@ -299,7 +299,8 @@ fn gnu_error(e: &clap::Error, args: &[OsString]) -> NoRun {
         ErrorKind::UnknownArgument => {
             let arg = context(ContextKind::InvalidArg).unwrap_or_default();
             match arg.strip_prefix("--") {
-                Some(given) => {
+                // `-v-`: clap names the short option `-` as `--`.
+                Some(given) if !given.is_empty() => {
                     let name = given.split('=').next().unwrap_or(given);
                     let matches = long_options_starting_with(name);
                     if matches.len() > 1 {
@@ -322,23 +323,36 @@ fn gnu_error(e: &clap::Error, args: &[OsString]) -> NoRun {
                         format!("unrecognized option '{arg}'")
                     }
                 }
-                None => format!("invalid option -- '{}'", arg.trim_start_matches('-')),
+                _ => {
+                    let short = arg.strip_prefix('-').unwrap_or(&arg);
+                    format!("invalid option -- '{short}'")
+                }
             }
         }
         ErrorKind::MissingRequiredArgument
         | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand => "missing command".to_owned(),
-        ErrorKind::InvalidValue if matches!(e.get(ContextKind::InvalidValue), Some(ContextValue::String(v)) if v.is_empty()) =>
-        {
-            format!(
-                "option '{}' requires an argument",
-                option(ContextKind::InvalidArg)
-            )
+        ErrorKind::InvalidValue if matches!(e.get(ContextKind::InvalidValue), Some(ContextValue::String(v)) if v.is_empty()) => {
+            missing_argument(args).unwrap_or_else(|| {
+                format!(
+                    "option '{}' requires an argument",
+                    option(ContextKind::InvalidArg)
+                )
+            })
         }
         ErrorKind::InvalidValue | ErrorKind::ValueValidation => format!(
             "invalid argument '{}' for '{}'",
             context(ContextKind::InvalidValue).unwrap_or_default(),
             option(ContextKind::InvalidArg)
         ),
+        // `--help=x`, `--verbose=1`: clap names the option (`--verbose...` for a counted one).
+        ErrorKind::TooManyValues
+            if context(ContextKind::InvalidArg).is_some_and(|a| a.starts_with("--")) =>
+        {
+            format!(
+                "option '{}' doesn't allow an argument",
+                option(ContextKind::InvalidArg).trim_end_matches("...")
+            )
+        }
         ErrorKind::ArgumentConflict if context(ContextKind::PriorArg).is_none() => format!(
             "option '{}' must be used alone",
             option(ContextKind::InvalidArg)
@@ -356,6 +370,23 @@ fn gnu_error(e: &clap::Error, args: &[OsString]) -> NoRun {
         }
     };
     NoRun::Usage(message)
+}
+
+/// getopt's words for an option that ends the command line without its value, named as typed:
+/// `option requires an argument -- 'k'` for a short one (alone or last in a cluster such as
+/// `-vk`), `option '--kill-after' requires an argument` for a long one or its abbreviation.
+fn missing_argument(args: &[OsString]) -> Option<String> {
+    let last = args.last()?.to_str()?;
+    if let Some(long) = last.strip_prefix("--") {
+        let matches = long_options_starting_with(long);
+        let full = matches
+            .iter()
+            .find(|m| *m == long)
+            .or_else(|| matches.first().filter(|_| matches.len() == 1))?;
+        return Some(format!("option '--{full}' requires an argument"));
+    }
+    let short = last.strip_prefix('-')?.chars().last()?;
+    Some(format!("option requires an argument -- '{short}'"))
 }
 
 /// The long options (and their aliases) that `prefix` abbreviates, in the order of `--help`:
@@ -459,7 +490,23 @@ mod tests {
             "unrecognized option '--bogus'"
         );
         assert_eq!(usage(&[]), "missing command");
-        assert_eq!(usage(&["-s"]), "option '--signal' requires an argument");
+        assert_eq!(usage(&["-s"]), "option requires an argument -- 's'");
+        assert_eq!(usage(&["-vk"]), "option requires an argument -- 'k'");
+        assert_eq!(usage(&["--sig"]), "option '--signal' requires an argument");
+        assert_eq!(
+            usage(&["--kill"]),
+            "option '--kill-after' requires an argument"
+        );
+        assert_eq!(usage(&["--grace"]), "option '--grace' requires an argument");
+        assert_eq!(usage(&["-v-", "1", "x"]), "invalid option -- '-'");
+        assert_eq!(
+            usage(&["--fore=yes", "1", "x"]),
+            "option '--foreground' doesn't allow an argument"
+        );
+        assert_eq!(
+            usage(&["--verbose=1", "1", "x"]),
+            "option '--verbose' doesn't allow an argument"
+        );
         assert_eq!(
             usage(&["--contain", "box", "x"]),
             "invalid argument 'box' for '--contain'"

@@ -192,7 +192,8 @@ impl Config {
                 _ => {}
             }
         }
-        if operands.is_empty() || operands[0].is_empty() {
+        // An empty command name is a command that cannot be found (127), as in GNU.
+        if operands.is_empty() {
             return Err(ConfigError::MissingCommand);
         }
 
@@ -392,10 +393,8 @@ mod tests {
     #[test]
     fn lone_duration_is_a_missing_command() {
         assert_eq!(parse(&["5"]).unwrap_err(), ConfigError::MissingCommand);
-        assert_eq!(
-            parse(&["-t", "5", ""]).unwrap_err(),
-            ConfigError::MissingCommand
-        );
+        // An empty name is a command, one that is not found.
+        assert_eq!(command(&parse(&["-t", "5", ""]).unwrap()), [""]);
     }
 
     #[test]

@@ -264,6 +264,10 @@ fn gnu_timeout_parameters_no_such_command_is_127() {
         .assert_stderr_contains("'no_such'")
         .assert_stderr_contains("No such file or directory")
         .assert_stderr_lacks("(os error");
+    // An empty name is a command too, one that cannot be found, as GNU reports it.
+    let f = run(["10", ""]);
+    f.assert_code(127)
+        .assert_stderr_contains("failed to run command '': No such file or directory");
 }
 
 // ---- tests/timeout/timeout-large-parameters.sh ----------------------------------------------

@@ -67,9 +67,15 @@ pub fn usage_error(message: impl fmt::Display) {
 /// `(os error N)` suffix.
 pub fn os_reason(e: &std::io::Error) -> String {
     match e.raw_os_error() {
-        Some(code) => nix::errno::Errno::from_raw(code).desc().to_owned(),
+        Some(code) => errno_text(code),
         None => e.to_string(),
     }
+}
+
+/// The C library's words for an errno (`strerror`: `Bad file descriptor`), which std's error
+/// text carries before its ` (os error N)`; nix's own table words some differently.
+pub fn errno_text(code: i32) -> String {
+    without_os_error_codes(&std::io::Error::from_raw_os_error(code).to_string())
 }
 
 /// Prints one `timeout-run:` line that was asked for explicitly (the heartbeat), whatever the
@@ -242,6 +248,13 @@ where
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn errors_read_as_the_c_library_words_them() {
+        assert_eq!(errno_text(libc::EBADF), "Bad file descriptor");
+        assert_eq!(errno_text(libc::ENOENT), "No such file or directory");
+        assert_eq!(errno_text(libc::ELOOP), "Too many levels of symbolic links");
+    }
 
     #[test]
     fn log_directives_that_would_hide_everything_are_refused() {

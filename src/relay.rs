@@ -268,7 +268,7 @@ impl Relay {
                     tracing::debug!(
                         "cannot reopen fd {} ({}): relaying through it as inherited",
                         dest.fd,
-                        e.desc()
+                        crate::log::errno_text(e as i32)
                     );
                     Plan::Relay(Target::Shared {
                         fd: dest.fd,
@@ -758,7 +758,11 @@ impl Stream {
     /// other error is said once.
     fn fail(&mut self, error: Errno) {
         if !matches!(error, Errno::EPIPE | Errno::ECONNRESET) {
-            tracing::warn!("cannot write the command's {}: {}", self.name, error.desc());
+            tracing::warn!(
+                "cannot write the command's {}: {}",
+                self.name,
+                crate::log::errno_text(error as i32)
+            );
         } else {
             tracing::debug!(
                 "the command's {} has no reader: closing its pipe",

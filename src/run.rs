@@ -80,13 +80,24 @@ pub fn main(args: Vec<OsString>) -> Exit {
     exit
 }
 
-/// Prints `--help`, `--version` or `--generate`'s text; a failed write (`>/dev/full`) is an
-/// error, as in GNU.
+/// Prints `--help`, `--version` or `--generate`'s text; a failed write (`>/dev/full`, a closed
+/// stdout) is an error, as in GNU. A reader gone (`| head -1`) ends timeout-run by SIGPIPE, as it
+/// ends GNU's, unless SIGPIPE was ignored when it started.
 fn print_stdout(text: &[u8]) -> Exit {
     use std::io::Write;
-    let mut stdout = std::io::stdout().lock();
-    match stdout.write_all(text).and_then(|()| stdout.flush()) {
+    let written = if crate::startup::stdout_was_closed() {
+        Err(std::io::Error::from_raw_os_error(libc::EBADF))
+    } else {
+        let mut stdout = std::io::stdout().lock();
+        stdout.write_all(text).and_then(|()| stdout.flush())
+    };
+    match written {
         Ok(()) => Exit::Code(0),
+        Err(e)
+            if e.raw_os_error() == Some(libc::EPIPE) && !crate::startup::sigpipe_was_ignored() =>
+        {
+            Exit::Raise(crate::signal::Signal::PIPE)
+        }
         Err(e) => {
             log::fatal(format!("write error: {}", log::os_reason(&e)));
             Exit::Code(exit::FAILURE)

@@ -104,6 +104,7 @@ impl Signal {
     pub const TTOU: Signal = Signal(libc::SIGTTOU);
     pub const CHLD: Signal = Signal(libc::SIGCHLD);
     pub const ALRM: Signal = Signal(libc::SIGALRM);
+    pub const PIPE: Signal = Signal(libc::SIGPIPE);
 
     /// Wraps a raw number; `None` when the system has no such signal.
     pub fn from_raw(number: i32) -> Option<Signal> {

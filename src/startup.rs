@@ -10,10 +10,17 @@ use crate::exit;
 use crate::log;
 
 static SIGPIPE_IGNORED_AT_START: AtomicBool = AtomicBool::new(false);
+static STDOUT_CLOSED_AT_START: AtomicBool = AtomicBool::new(false);
 
 /// Whether SIGPIPE was ignored when timeout-run started (the command inherits it that way).
 pub fn sigpipe_was_ignored() -> bool {
     SIGPIPE_IGNORED_AT_START.load(Ordering::Relaxed)
+}
+
+/// Whether timeout-run started with its stdout closed (`>&-`): it now holds `/dev/null`, where
+/// `--help` must not pretend to have been printed.
+pub fn stdout_was_closed() -> bool {
+    STDOUT_CLOSED_AT_START.load(Ordering::Relaxed)
 }
 
 /// Records the inherited SIGPIPE disposition, then ignores SIGPIPE (a closed pipe on stderr or
@@ -44,6 +51,9 @@ fn occupy_closed_stdio() {
         // SAFETY: F_GETFD only queries the descriptor.
         if unsafe { libc::fcntl(fd, libc::F_GETFD) } != -1 {
             continue;
+        }
+        if fd == libc::STDOUT_FILENO {
+            STDOUT_CLOSED_AT_START.store(true, Ordering::Relaxed);
         }
         // open() returns the lowest free descriptor, which is `fd` or lower: lower ones are
         // open (checked first), so it is `fd`, unless the open fails.

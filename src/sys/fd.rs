@@ -94,7 +94,10 @@ pub fn file_watch() -> Option<OwnedFd> {
             // SAFETY: inotify_init1 with flags only; the result is checked.
             let raw = unsafe { libc::inotify_init1(libc::IN_NONBLOCK | libc::IN_CLOEXEC) };
             if raw < 0 {
-                tracing::debug!("no inotify ({})", Errno::last().desc());
+                tracing::debug!(
+                    "no inotify ({})",
+                    crate::log::errno_text(Errno::last() as i32)
+                );
                 return None;
             }
             // SAFETY: a descriptor just returned to us, owned from here on.
@@ -115,7 +118,10 @@ pub fn watch_file(watch: &OwnedFd, fd: RawFd) -> bool {
             libc::inotify_add_watch(watch.as_raw_fd(), path.as_ptr().cast(), libc::IN_MODIFY)
         };
         if wd < 0 {
-            tracing::debug!("cannot watch fd {fd} ({})", Errno::last().desc());
+            tracing::debug!(
+                "cannot watch fd {fd} ({})",
+                crate::log::errno_text(Errno::last() as i32)
+            );
             return false;
         }
         true

@@ -5,7 +5,6 @@ use std::ffi::OsString;
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
-use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use super::{Backend, backend, portable};
@@ -83,7 +82,7 @@ impl SpawnError {
     /// The OS reason without Rust's "(os error N)" suffix, as GNU prints it.
     pub fn reason(&self) -> String {
         match self.error.raw_os_error() {
-            Some(code) => Errno::from_raw(code).desc().to_owned(),
+            Some(code) => crate::log::errno_text(code),
             None => self.error.to_string(),
         }
     }

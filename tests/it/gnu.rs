@@ -689,6 +689,48 @@ fn gnu_help_version_to_a_full_disk_is_125() {
     }
 }
 
+#[test]
+fn gnu_help_to_a_closed_stdout_or_a_gone_reader() {
+    use std::os::fd::FromRawFd;
+    use std::os::unix::process::ExitStatusExt;
+    // As GNU timeout: a closed stdout is a write error (125, the C library's words), and a
+    // reader that is gone ends timeout-run by SIGPIPE (unless SIGPIPE was ignored: then 125).
+    let f = shell(r#""$0" --help >&-; echo "rc=$?""#);
+    f.assert_stdout_contains("rc=125");
+    assert_eq!(
+        f.stderr, "timeout-run: write error: Bad file descriptor\n",
+        "{f:#?}"
+    );
+    // A pipe whose reader is gone before timeout-run writes.
+    let gone_reader = || {
+        let mut fds = [0; 2];
+        // SAFETY: pipe(2) fills the two descriptors; the read end is closed at once.
+        unsafe {
+            assert_eq!(libc::pipe(fds.as_mut_ptr()), 0);
+            libc::close(fds[0]);
+        }
+        // SAFETY: the write end was just created and is owned by nothing else.
+        std::process::Stdio::from(unsafe { std::os::fd::OwnedFd::from_raw_fd(fds[1]) })
+    };
+    // std starts children with SIGPIPE at its default.
+    let status = Command::new(bin())
+        .arg("--help")
+        .stdout(gone_reader())
+        .status()
+        .expect("runs");
+    assert_eq!(status.signal(), Some(libc::SIGPIPE), "{status:?}");
+    let out = Command::new("sh")
+        .args(["-c", r#"trap '' PIPE; exec "$0" --help"#, bin()])
+        .stdout(gone_reader())
+        .output()
+        .expect("runs");
+    assert_eq!(out.status.code(), Some(125), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "timeout-run: write error: Broken pipe\n"
+    );
+}
+
 // ---- tests/misc/sleep.sh (its timeout invocations and the shared duration grammar) ---------
 
 #[test]

@@ -243,6 +243,10 @@ impl<'a> Supervisor<'a> {
                             "command '{name}' (pid {pid}) {}",
                             report::describe_status(r.status)
                         );
+                        if r.core_dumped {
+                            // GNU timeout's words, printed as it prints them (even with -q).
+                            tracing::error!("the monitored command dumped core");
+                        }
                         let tree_empty = reaping.no_children || tree.cgroup_is_empty();
                         if !tree_empty && machine.phase() == Phase::Running {
                             leftovers_at_exit = contain::descendant_count();

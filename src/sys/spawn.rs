@@ -93,6 +93,19 @@ impl SpawnError {
 pub struct Reaped {
     pub pid: Pid,
     pub status: Status,
+    /// It died by a signal and the kernel wrote its core.
+    pub core_dumped: bool,
+}
+
+impl Reaped {
+    /// A child's `waitpid` status; `None` for a stop or continue report.
+    pub(in crate::sys) fn from_wait(pid: i32, raw: libc::c_int) -> Option<Reaped> {
+        Some(Reaped {
+            pid: Pid::from_raw(pid),
+            status: portable::spawn::decode(raw)?,
+            core_dumped: libc::WIFSIGNALED(raw) && libc::WCOREDUMP(raw),
+        })
+    }
 }
 
 /// What one pass of reaping found.

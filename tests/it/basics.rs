@@ -78,10 +78,19 @@ fn a_core_dumping_signal_is_re_raised_without_a_core_of_timeout_runs_own() {
             &format!("no core dumps on this machine ({control:?})"),
         );
     }
-    // The command dumps its core; timeout-run dies by SIGSEGV too, without dumping its own.
+    // The command dumps its core; timeout-run says so, as GNU does, and dies by SIGSEGV too,
+    // without dumping its own.
     let f = in_dir(r#"exec "$0" 5 sh -c 'kill -SEGV $$'"#);
     f.assert_signal(libc::SIGSEGV);
     assert!(!f.status.core_dumped_compat(), "{f:#?}");
+    assert_eq!(
+        f.stderr, "timeout-run: the monitored command dumped core\n",
+        "{f:#?}"
+    );
+    // A death by signal without a core says nothing.
+    let f = in_dir(r#"exec "$0" 5 sh -c 'kill -USR1 $$'"#);
+    f.assert_signal(libc::SIGUSR1);
+    assert_eq!(f.stderr, "", "{f:#?}");
 }
 
 #[test]

@@ -235,12 +235,7 @@ pub fn reap() -> Reaping {
         // SAFETY: waitpid writes the status into a local integer.
         let pid = unsafe { libc::waitpid(-1, &mut raw, libc::WNOHANG) };
         if pid > 0 {
-            if let Some(status) = crate::sys::portable::spawn::decode(raw) {
-                out.reaped.push(Reaped {
-                    pid: Pid::from_raw(pid),
-                    status,
-                });
-            }
+            out.reaped.extend(Reaped::from_wait(pid, raw));
             if out.reaped.len() == BEFORE_THE_LIST {
                 let me = std::process::id() as i32;
                 for pid in crate::sys::procfs::children_of(me, 1) {
@@ -271,10 +266,7 @@ fn wait_one(pid: i32) -> Option<Reaped> {
         // SAFETY: waitpid writes the status into a local integer.
         let got = unsafe { libc::waitpid(pid, &mut raw, libc::WNOHANG) };
         if got == pid {
-            return crate::sys::portable::spawn::decode(raw).map(|status| Reaped {
-                pid: Pid::from_raw(pid),
-                status,
-            });
+            return Reaped::from_wait(pid, raw);
         }
         if got < 0 && Errno::last() == Errno::EINTR {
             continue;

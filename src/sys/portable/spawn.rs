@@ -243,12 +243,7 @@ pub fn reap() -> Reaping {
         // SAFETY: waitpid writes the status into a local integer.
         let pid = unsafe { libc::waitpid(-1, &mut raw, libc::WNOHANG) };
         if pid > 0 {
-            if let Some(status) = decode(raw) {
-                out.reaped.push(Reaped {
-                    pid: Pid::from_raw(pid),
-                    status,
-                });
-            }
+            out.reaped.extend(Reaped::from_wait(pid, raw));
             continue;
         }
         if pid == 0 {

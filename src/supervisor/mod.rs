@@ -127,6 +127,10 @@ impl<'a> Supervisor<'a> {
                 return Ok(attempt);
             }
         };
+        // A limit that ran out before the command had even started (`1e-9`, a past `--deadline`)
+        // fired while it ran: it is handled before anything else the first wakeup brings, so a
+        // command as quick as `true` still times out, as GNU's timer makes it.
+        let mut overdue_at_spawn = deadline.is_some_and(|d| d <= Instant::now());
         let pid = spawned.pid;
         attempt.pid = Some(pid.as_raw());
 
@@ -196,6 +200,9 @@ impl<'a> Supervisor<'a> {
             };
             let now = Instant::now();
             let mut queue: Vec<Event> = Vec::new();
+            if std::mem::take(&mut overdue_at_spawn) {
+                queue.push(Event::Tick);
+            }
             if let Some(r) = relay.as_mut() {
                 // The timer may end the pause of the watch on files.
                 let moved = (!ready.extra.is_empty() || ready.timer) && r.pump() > 0;

@@ -242,6 +242,12 @@ fn huge_and_tiny_durations() {
     run(["1e-100", "sleep", "5"])
         .assert_code(124)
         .assert_faster_than(3 * SEC);
+    // Even for a command that ends at once: its time ran out before it started (GNU's timer
+    // fires first too). Likewise a deadline in the past.
+    for _ in 0..5 {
+        run(["1e-100", "true"]).assert_code(124);
+        run(["--deadline", "2020-01-01T00:00:00Z", "true"]).assert_code(124);
+    }
 }
 
 // ---- stop sequence (SPEC §3.4) --------------------------------------------------------------

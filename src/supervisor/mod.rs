@@ -250,9 +250,9 @@ impl<'a> Supervisor<'a> {
                             "command '{name}' (pid {pid}) {}",
                             report::describe_status(r.status)
                         );
-                        if r.core_dumped {
-                            // GNU timeout's words, printed as it prints them (even with -q).
-                            tracing::error!("the monitored command dumped core");
+                        if r.core_dumped && config.verbosity != Verbosity::Quiet {
+                            // GNU timeout's words, without a `warning:` tag, as it prints them.
+                            log::line("the monitored command dumped core");
                         }
                         let tree_empty = reaping.no_children || tree.cgroup_is_empty();
                         if !tree_empty && machine.phase() == Phase::Running {

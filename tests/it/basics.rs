@@ -87,6 +87,10 @@ fn a_core_dumping_signal_is_re_raised_without_a_core_of_timeout_runs_own() {
         f.stderr, "timeout-run: the monitored command dumped core\n",
         "{f:#?}"
     );
+    // -q silences it.
+    let f = in_dir(r#"exec "$0" -q 5 sh -c 'kill -SEGV $$'"#);
+    f.assert_signal(libc::SIGSEGV);
+    assert_eq!(f.stderr, "", "{f:#?}");
     // A death by signal without a core says nothing.
     let f = in_dir(r#"exec "$0" 5 sh -c 'kill -USR1 $$'"#);
     f.assert_signal(libc::SIGUSR1);

@@ -3,24 +3,20 @@
 
 use std::io;
 use std::os::fd::{AsRawFd, BorrowedFd, OwnedFd, RawFd};
-use std::os::unix::ffi::OsStrExt;
 
 use nix::errno::Errno;
 use nix::fcntl::OFlag;
 use nix::unistd::Pid;
 
-use crate::outcome::SpawnFailure;
-use crate::sys::portable::spawn::{
-    STAGE_EXEC, STAGE_SETUP, cstring, environment, hand_on, null_terminated, read_report,
-};
+use crate::sys::portable::spawn::{STAGE_EXEC, STAGE_SETUP, hand_on, prepare};
 use crate::sys::spawn::{Reaped, Reaping, SpawnError, SpawnPlan, Spawned};
 
 /// Everything the child needs, prepared before the spawn: between clone (or fork) and exec the
 /// child only reads these plain values and makes async-signal-safe calls (no allocation, no
 /// lock).
 struct ChildPlan {
-    argv: Vec<*const libc::c_char>,
-    /// Into the `Environment` that `spawn` keeps alive.
+    /// Into the `Prepared` arrays that `spawn` keeps alive.
+    argv: *const *const libc::c_char,
     envp: *const *const libc::c_char,
     new_group: bool,
     /// `cgroup.procs` to write "0" to, when the child was not born in its cgroup.
@@ -38,43 +34,20 @@ struct ChildPlan {
 /// Starts the command. Returns once it has exec'd: a failed exec is reported through a
 /// close-on-exec pipe, so a returned pid always runs the program.
 pub fn spawn(plan: SpawnPlan<'_>) -> Result<Spawned, SpawnError> {
-    if plan.command.is_empty() {
-        return Err(SpawnError::internal(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "no command",
-        )));
-    }
-    // The strings the pointer arrays point into live until the function returns.
-    let argv_strings = plan
-        .command
-        .iter()
-        .map(|a| cstring(a.as_bytes()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let env = environment(&plan.env)?;
-    let argv = null_terminated(&argv_strings);
-
-    let (report_read, report_write) =
-        nix::unistd::pipe2(OFlag::O_CLOEXEC).map_err(|e| SpawnError::internal(e.into()))?;
-
-    let mut mask = plan.inherited.mask;
-    let stop = plan.stop_signal.raw();
-    if stop > 0 {
-        // SAFETY: sigdelset on a local sigset_t.
-        unsafe { libc::sigdelset(&mut mask, stop) };
-    }
+    let prepared = prepare(&plan)?;
     let mut child = ChildPlan {
-        argv,
-        envp: env.pointers.as_ptr(),
+        argv: prepared.argv.as_ptr(),
+        envp: prepared.env.pointers.as_ptr(),
         new_group: plan.new_group,
         join_procs: None,
         parent: nix::unistd::getpid().as_raw(),
         stdout: plan.stdout.as_ref().map(|fd| fd.as_raw_fd()),
         stderr: plan.stderr.as_ref().map(|fd| fd.as_raw_fd()),
-        mask,
-        stop,
+        mask: prepared.mask,
+        stop: prepared.stop,
         sigpipe_ignored: plan.inherited.sigpipe_ignored,
         sigchld_ignored: plan.inherited.sigchld_ignored,
-        report: report_write.as_raw_fd(),
+        report: prepared.report_write.as_raw_fd(),
     };
 
     // clone3 first (born in the cgroup). Without it (Linux before
@@ -92,29 +65,14 @@ pub fn spawn(plan: SpawnPlan<'_>) -> Result<Spawned, SpawnError> {
             (fork(&child)?, false)
         }
     };
-    drop(report_write);
     // The relay's ends now belong to the child alone.
     drop(plan.stdout);
     drop(plan.stderr);
-
-    match read_report(report_read) {
-        None => Ok(Spawned {
-            pid,
-            born_in_cgroup,
-        }),
-        Some((stage, errno)) => {
-            // The child has _exit()ed: reap it now, so it is not mistaken for the command.
-            let _ = nix::sys::wait::waitpid(pid, None);
-            let error = io::Error::from_raw_os_error(errno);
-            let kind = match (stage, errno) {
-                (STAGE_EXEC, libc::ENOENT) => SpawnFailure::NotFound,
-                // GNU timeout: anything else that stops exec is "cannot invoke".
-                (STAGE_EXEC, _) => SpawnFailure::NotExecutable,
-                _ => SpawnFailure::Internal,
-            };
-            Err(SpawnError { kind, error })
-        }
-    }
+    prepared.exec_outcome(pid)?;
+    Ok(Spawned {
+        pid,
+        born_in_cgroup,
+    })
 }
 
 /// Opens a cgroup's `cgroup.procs` for writing, relative to the cgroup's directory.
@@ -202,7 +160,7 @@ fn exec_child(plan: &ChildPlan) -> ! {
         ) {
             fail(STAGE_SETUP);
         }
-        execvpe(plan.argv[0], plan.argv.as_ptr(), plan.envp);
+        execvpe(*plan.argv, plan.argv, plan.envp);
         fail(STAGE_EXEC)
     }
 }

@@ -25,8 +25,8 @@ pub(in crate::sys) const STAGE_EXEC: i32 = 2;
 /// Everything the child needs, prepared before the fork: between fork and exec the child only
 /// reads these plain values and makes async-signal-safe calls (no allocation, no lock).
 struct ChildPlan<'a> {
-    argv: Vec<*const libc::c_char>,
-    /// Into the `Environment` that `spawn` keeps alive.
+    /// Into the `Prepared` arrays that `spawn` keeps alive.
+    argv: *const *const libc::c_char,
     envp: *const *const libc::c_char,
     new_group: bool,
     stdout: Option<RawFd>,
@@ -51,74 +51,42 @@ struct ChildPlan<'a> {
 /// Starts the command. Returns once it has exec'd: a failed exec is reported through a
 /// close-on-exec pipe, so a returned pid always runs the program.
 pub fn spawn(plan: SpawnPlan<'_>) -> Result<Spawned, SpawnError> {
-    if plan.command.is_empty() || plan.cgroup.is_some() {
+    if plan.cgroup.is_some() {
         return Err(SpawnError::internal(io::Error::new(
             io::ErrorKind::InvalidInput,
-            "no command, or a cgroup",
+            "the portable backend has no cgroups",
         )));
     }
-    // The strings the pointer arrays point into live until the function returns.
-    let argv_strings = plan
-        .command
-        .iter()
-        .map(|a| cstring(a.as_bytes()))
-        .collect::<Result<Vec<_>, _>>()?;
-    let env = environment(&plan.env)?;
-    let argv = null_terminated(&argv_strings);
-    let (report_read, report_write) = super::pipe_cloexec().map_err(SpawnError::internal)?;
-
-    let mut mask = plan.inherited.mask;
-    let stop = plan.stop_signal.raw();
-    if stop > 0 {
-        // SAFETY: sigdelset on a local sigset_t.
-        unsafe { libc::sigdelset(&mut mask, stop) };
-    }
+    let prepared = prepare(&plan)?;
     let child = ChildPlan {
-        argv,
-        envp: env.pointers.as_ptr(),
+        argv: prepared.argv.as_ptr(),
+        envp: prepared.env.pointers.as_ptr(),
         new_group: plan.new_group,
         stdout: plan.stdout.as_ref().map(|fd| fd.as_raw_fd()),
         stderr: plan.stderr.as_ref().map(|fd| fd.as_raw_fd()),
-        mask,
-        stop,
+        mask: prepared.mask,
+        stop: prepared.stop,
         sigpipe_ignored: plan.inherited.sigpipe_ignored,
         sigchld_ignored: plan.inherited.sigchld_ignored,
         handled: super::events::handled(),
         parent: nix::unistd::getpid().as_raw(),
-        report: report_write.as_raw_fd(),
+        report: prepared.report_write.as_raw_fd(),
     };
     let pid = fork(&child)?;
-    drop(report_write);
     // The relay's ends now belong to the child alone.
     drop(plan.stdout);
     drop(plan.stderr);
-
-    match read_report(report_read) {
-        None => {
-            // The tree's group, for telling when it is empty (see `reap`).
-            GROUP.store(
-                if plan.new_group { pid.as_raw() } else { 0 },
-                Ordering::Relaxed,
-            );
-            WATCHING.store(false, Ordering::Relaxed);
-            Ok(Spawned {
-                pid,
-                born_in_cgroup: false,
-            })
-        }
-        Some((stage, errno)) => {
-            // The child has _exit()ed: reap it now, so it is not mistaken for the command.
-            let _ = nix::sys::wait::waitpid(pid, None);
-            let error = io::Error::from_raw_os_error(errno);
-            let kind = match (stage, errno) {
-                (STAGE_EXEC, libc::ENOENT) => SpawnFailure::NotFound,
-                // GNU timeout: anything else that stops exec is "cannot invoke".
-                (STAGE_EXEC, _) => SpawnFailure::NotExecutable,
-                _ => SpawnFailure::Internal,
-            };
-            Err(SpawnError { kind, error })
-        }
-    }
+    prepared.exec_outcome(pid)?;
+    // The tree's group, for telling when it is empty (see `reap`).
+    GROUP.store(
+        if plan.new_group { pid.as_raw() } else { 0 },
+        Ordering::Relaxed,
+    );
+    WATCHING.store(false, Ordering::Relaxed);
+    Ok(Spawned {
+        pid,
+        born_in_cgroup: false,
+    })
 }
 
 /// Forks with every signal blocked, so that none of timeout-run's handlers runs in the child
@@ -199,7 +167,7 @@ fn exec_child(plan: &ChildPlan<'_>) -> ! {
             fail(STAGE_SETUP);
         }
         *environ_slot() = plan.envp.cast_mut().cast();
-        libc::execvp(plan.argv[0], plan.argv.as_ptr());
+        libc::execvp(*plan.argv, plan.argv);
         fail(STAGE_EXEC)
     }
 }
@@ -308,6 +276,76 @@ pub(in crate::sys) unsafe fn hand_on(
     true
 }
 
+/// What both backends prepare before the fork, so that the child only reads plain values: the
+/// strings and pointer arrays exec takes, the close-on-exec pipe through which the child reports
+/// a failure (it closes empty when the exec succeeds), and the child's signal mask (the one
+/// timeout-run inherited, with the stop signal unblocked).
+pub(in crate::sys) struct Prepared {
+    /// Owns the strings that `argv` points into.
+    _strings: Vec<CString>,
+    pub(in crate::sys) argv: Vec<*const libc::c_char>,
+    pub(in crate::sys) env: Environment,
+    report_read: OwnedFd,
+    pub(in crate::sys) report_write: OwnedFd,
+    pub(in crate::sys) mask: libc::sigset_t,
+    pub(in crate::sys) stop: libc::c_int,
+}
+
+pub(in crate::sys) fn prepare(plan: &SpawnPlan<'_>) -> Result<Prepared, SpawnError> {
+    if plan.command.is_empty() {
+        return Err(SpawnError::internal(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "no command",
+        )));
+    }
+    let strings = plan
+        .command
+        .iter()
+        .map(|a| cstring(a.as_bytes()))
+        .collect::<Result<Vec<_>, _>>()?;
+    let argv = null_terminated(&strings);
+    let env = environment(&plan.env)?;
+    let (report_read, report_write) = super::pipe_cloexec().map_err(SpawnError::internal)?;
+    let mut mask = plan.inherited.mask;
+    let stop = plan.stop_signal.raw();
+    if stop > 0 {
+        // SAFETY: sigdelset on a local sigset_t.
+        unsafe { libc::sigdelset(&mut mask, stop) };
+    }
+    Ok(Prepared {
+        _strings: strings,
+        argv,
+        env,
+        report_read,
+        report_write,
+        mask,
+        stop,
+    })
+}
+
+impl Prepared {
+    /// Once the child `pid` is started: waits until it has exec'd (`Ok`), or returns the failure
+    /// it reported, after reaping it so that it is not mistaken for the command.
+    pub(in crate::sys) fn exec_outcome(self, pid: Pid) -> Result<(), SpawnError> {
+        // The parent's copy of the write end must go, or the pipe never closes.
+        drop(self.report_write);
+        let Some((stage, errno)) = read_report(self.report_read) else {
+            return Ok(());
+        };
+        let _ = nix::sys::wait::waitpid(pid, None);
+        let kind = match (stage, errno) {
+            (STAGE_EXEC, libc::ENOENT) => SpawnFailure::NotFound,
+            // GNU timeout: anything else that stops exec is "cannot invoke".
+            (STAGE_EXEC, _) => SpawnFailure::NotExecutable,
+            _ => SpawnFailure::Internal,
+        };
+        Err(SpawnError {
+            kind,
+            error: io::Error::from_raw_os_error(errno),
+        })
+    }
+}
+
 pub(in crate::sys) fn cstring(bytes: &[u8]) -> Result<CString, SpawnError> {
     CString::new(bytes).map_err(|_| {
         SpawnError::internal(io::Error::new(
@@ -373,7 +411,7 @@ pub(in crate::sys) fn null_terminated(strings: &[CString]) -> Vec<*const libc::c
 }
 
 /// Reads the child's failure report: `None` once the pipe closes empty (the exec succeeded).
-pub(in crate::sys) fn read_report(fd: OwnedFd) -> Option<(i32, i32)> {
+fn read_report(fd: OwnedFd) -> Option<(i32, i32)> {
     let mut buf = [0u8; 8];
     let mut got = 0;
     while got < buf.len() {

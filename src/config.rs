@@ -15,7 +15,8 @@ use crate::signal::{InvalidSignal, Signal};
 /// timeout-run to an inner one.
 pub const DEADLINE_ENV: &str = "TIMEOUT_RUN_DEADLINE";
 
-/// The environment variable with a log filter (`tracing_subscriber::EnvFilter` syntax).
+/// The environment variable with a log filter: levels and `target=level` parts, as
+/// `tracing_subscriber::EnvFilter` reads them.
 pub const LOG_ENV: &str = "TIMEOUT_RUN_LOG";
 
 /// Everything the supervisor needs, validated.

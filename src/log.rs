@@ -8,9 +8,7 @@ use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
 use tracing::span::{Attributes, Id, Record};
 use tracing::{Event, Level, Metadata, Subscriber};
-use tracing_subscriber::fmt::format::Writer;
-use tracing_subscriber::fmt::{FmtContext, FormatEvent, FormatFields};
-use tracing_subscriber::registry::LookupSpan;
+use tracing_subscriber::filter::Targets;
 
 use crate::config::{LOG_ENV, Verbosity};
 use crate::relay;
@@ -95,49 +93,51 @@ pub fn init(verbosity: Verbosity) {
         Verbosity::Trace => Level::TRACE,
     };
     let signals = verbosity >= Verbosity::Signals;
-    // tracing-subscriber's registry is only built for an env filter: setting it up costs more
-    // start-up than everything else timeout-run does before spawning, and a level filter needs
-    // none of it.
+    let by_verbosity = Filter::Verbosity { level, signals };
     match std::env::var(LOG_ENV) {
         Ok(directive) if !directive.is_empty() => match parse_filter(&directive) {
-            Ok(filter) => {
-                let _ = tracing_subscriber::fmt()
-                    .with_writer(|| OwnStderr)
-                    .event_format(Prefixed)
-                    .with_env_filter(filter)
-                    .try_init();
+            Ok(targets) => {
+                let _ = tracing::subscriber::set_global_default(Stderr(Filter::Directive(targets)));
             }
             Err(e) => {
-                let _ = tracing::subscriber::set_global_default(Stderr { level, signals });
+                let _ = tracing::subscriber::set_global_default(Stderr(by_verbosity));
                 tracing::warn!("ignoring {LOG_ENV}={directive:?} ({e}); using the default level");
             }
         },
         _ => {
-            let _ = tracing::subscriber::set_global_default(Stderr { level, signals });
+            let _ = tracing::subscriber::set_global_default(Stderr(by_verbosity));
         }
     }
 }
 
-/// Parses a `TIMEOUT_RUN_LOG` directive. Beyond `EnvFilter`'s own syntax, each part must be a
-/// level (`debug`) or name one of timeout-run's own targets (`timeout_run=trace`,
-/// `timeout_run::signals`): `EnvFilter` would read a typo such as `degub` as a target and
-/// silently turn every message off.
-fn parse_filter(directive: &str) -> Result<tracing_subscriber::EnvFilter, String> {
+/// Parses a `TIMEOUT_RUN_LOG` directive: comma-separated parts, each a level (`debug`) or one
+/// of timeout-run's own targets with an optional level (`timeout_run=trace`,
+/// `timeout_run::signals`), as tracing-subscriber's `EnvFilter` reads them. Anything else is
+/// refused: a typo such as `degub` would be read as a target and silently turn every message
+/// off, and timeout-run has no spans or fields to filter on.
+fn parse_filter(directive: &str) -> Result<Targets, String> {
     const LEVELS: [&str; 6] = ["off", "error", "warn", "info", "debug", "trace"];
-    for part in directive
+    let parts: Vec<&str> = directive
         .split(',')
         .map(str::trim)
         .filter(|p| !p.is_empty())
-    {
-        let target = part.split(['=', '[']).next().unwrap_or("");
+        .collect();
+    for part in &parts {
+        let target = part.split('=').next().unwrap_or("");
         let is_level = LEVELS.contains(&part.to_ascii_lowercase().as_str());
-        if !is_level && target != "timeout_run" && !target.starts_with("timeout_run::") {
+        let is_ours = target == "timeout_run" || target.starts_with("timeout_run::");
+        if !is_level && !is_ours {
             return Err(format!(
                 "'{part}' is neither a level nor a timeout_run target"
             ));
         }
+        if target.contains(['[', '{', ' ']) {
+            return Err(format!(
+                "'{part}': timeout-run has no spans or fields to filter on"
+            ));
+        }
     }
-    tracing_subscriber::EnvFilter::try_new(directive).map_err(|e| e.to_string())
+    parts.join(",").parse().map_err(|e| format!("{e}"))
 }
 
 /// The whole line for one event: `timeout-run: message`, with `warning: ` or a level tag
@@ -176,38 +176,45 @@ fn write_line(line: &str) {
     let _ = relay::own_write(|| std::io::stderr().lock().write_all(line.as_bytes()));
 }
 
-/// stderr for tracing-subscriber's formatter, through [`relay::own_write`].
-struct OwnStderr;
-
-impl Write for OwnStderr {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        relay::own_write(|| std::io::stderr().write(buf))
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        std::io::stderr().flush()
-    }
+/// What reaches stderr.
+enum Filter {
+    /// `-q`, `-v`...: events at or above a level.
+    Verbosity {
+        level: Level,
+        /// `-v`: GNU's lines about signals sent pass whatever the level.
+        signals: bool,
+    },
+    /// `TIMEOUT_RUN_LOG`.
+    Directive(Targets),
 }
 
-/// The subscriber used unless an env filter is asked for: events at or above a level go to
-/// stderr. timeout-run has no spans.
-struct Stderr {
-    level: Level,
-    /// `-v`: GNU's lines about signals sent pass whatever the level.
-    signals: bool,
-}
+/// The subscriber: each enabled event is one line on stderr. timeout-run has no spans.
+struct Stderr(Filter);
 
 impl Subscriber for Stderr {
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        Some(LevelFilter::from_level(if self.signals {
-            self.level.max(Level::INFO)
-        } else {
-            self.level
-        }))
+        Some(match &self.0 {
+            Filter::Verbosity { level, signals } => LevelFilter::from_level(if *signals {
+                (*level).max(Level::INFO)
+            } else {
+                *level
+            }),
+            Filter::Directive(targets) => targets
+                .iter()
+                .map(|(_, level)| level)
+                .chain(targets.default_level())
+                .max()
+                .unwrap_or(LevelFilter::OFF),
+        })
     }
 
     fn enabled(&self, metadata: &Metadata<'_>) -> bool {
-        *metadata.level() <= self.level || (self.signals && metadata.target() == SIGNALS)
+        match &self.0 {
+            Filter::Verbosity { level, signals } => {
+                metadata.level() <= level || (*signals && metadata.target() == SIGNALS)
+            }
+            Filter::Directive(targets) => targets.would_enable(metadata.target(), metadata.level()),
+        }
     }
 
     fn event(&self, event: &Event<'_>) {
@@ -225,24 +232,6 @@ impl Subscriber for Stderr {
     fn enter(&self, _: &Id) {}
 
     fn exit(&self, _: &Id) {}
-}
-
-/// The same lines through tracing-subscriber's formatter, for the env filter.
-struct Prefixed;
-
-impl<S, N> FormatEvent<S, N> for Prefixed
-where
-    S: Subscriber + for<'a> LookupSpan<'a>,
-    N: for<'a> FormatFields<'a> + 'static,
-{
-    fn format_event(
-        &self,
-        _ctx: &FmtContext<'_, S, N>,
-        mut writer: Writer<'_>,
-        event: &Event<'_>,
-    ) -> fmt::Result {
-        writer.write_str(&format_line(event))
-    }
 }
 
 #[cfg(test)]
@@ -269,6 +258,22 @@ mod tests {
         ] {
             assert!(parse_filter(good).is_ok(), "{good}");
         }
+        assert!(parse_filter("timeout_run::x[{pid}]=debug").is_err());
+    }
+
+    #[test]
+    fn log_directives_filter_by_level_and_target_prefix() {
+        let f = parse_filter(" warn , timeout_run::signals=info").unwrap();
+        assert!(f.would_enable("timeout_run::signals", &Level::INFO));
+        assert!(!f.would_enable("timeout_run::signals", &Level::DEBUG));
+        assert!(!f.would_enable("timeout_run::supervisor", &Level::INFO));
+        assert!(f.would_enable("timeout_run::supervisor", &Level::WARN));
+        let f = parse_filter("timeout_run::supervisor").unwrap();
+        assert!(f.would_enable("timeout_run::supervisor", &Level::TRACE));
+        assert!(!f.would_enable("timeout_run::relay", &Level::ERROR));
+        let f = parse_filter("DEBUG").unwrap();
+        assert!(f.would_enable("timeout_run::relay", &Level::DEBUG));
+        assert!(!f.would_enable("timeout_run::relay", &Level::TRACE));
     }
 
     #[test]

@@ -160,6 +160,7 @@ impl<'a> Supervisor<'a> {
         tracing::info!("attempt {number}: running '{name}' as pid {pid}, contained by {where_}");
         if mechanism != Mechanism::Cgroup
             && mechanism != Mechanism::Child
+            && tracing::enabled!(tracing::Level::INFO)
             && !crate::sys::finds_descendants_outside_group()
         {
             let why = if crate::sys::backend() == crate::sys::Backend::Portable {

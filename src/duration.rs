@@ -95,6 +95,8 @@ pub fn display(d: Duration) -> String {
         format!("{}ms", d.as_millis())
     } else if d.as_micros() >= 1 {
         format!("{}us", d.as_micros())
+    } else if d.is_zero() {
+        "0s".to_owned()
     } else {
         format!("{}ns", d.as_nanos())
     }
@@ -404,7 +406,7 @@ mod tests {
         assert_eq!(display(ms(250)), "250ms");
         assert_eq!(display(Duration::from_nanos(499_886_731)), "499ms");
         assert_eq!(display(Duration::from_micros(3)), "3us");
-        assert_eq!(display(Duration::ZERO), "0ns");
+        assert_eq!(display(Duration::ZERO), "0s");
         assert_eq!(display(Duration::from_secs(3_900)), "1h 5m");
         assert_eq!(display(Duration::from_secs(7_200)), "2h");
         assert_eq!(

@@ -13,7 +13,9 @@
 //!   silence: at the idle deadline, [`Relay::busy_at_idle_deadline`] looks whether the
 //!   command's output still waits for its reader. Without inotify (or when the destination
 //!   cannot be watched) the destination is relayed like the rest.
-//! - **other character devices** (`/dev/null`, `/dev/full`, ...) and pipes, FIFOs and
+//! - **`/dev/full`**: not relayed and not watched: every write fails with ENOSPC, which must
+//!   reach the command, and nothing written there is output.
+//! - **other character devices** (`/dev/null`, ...) and pipes, FIFOs and
 //!   terminals that cannot be watched: the command writes into a pipe of the relay, which moves
 //!   it with `splice(2)` to a *private* non-blocking open file description of the destination,
 //!   obtained by reopening `/proc/self/fd/N`. The description timeout-run inherited is shared
@@ -33,8 +35,9 @@
 //! own pipe, exactly as without timeout-run. While data waits for the destination the relay is
 //! [`Relay::holding`] output, and the supervisor does not count that time as idle.
 //!
-//! When a write fails, the relay closes its end of the command's pipe, so the command's next
-//! write fails as it would have without timeout-run (EPIPE, or SIGPIPE by its own disposition).
+//! When a write fails, or a relayed pipe or socket reports that its reader is gone (POLLERR,
+//! POLLHUP), the relay closes its end of the command's pipe, so the command's next write fails
+//! as it would have without timeout-run (EPIPE, or SIGPIPE by its own disposition).
 //! A closed reader (EPIPE, ECONNRESET) is said nothing about; any other error is named in one
 //! warning line.
 //!
@@ -112,6 +115,10 @@ struct Stream {
     blocked: bool,
     /// Use read/write (or send) rather than splice.
     copy: bool,
+    /// The destination is a pipe or a socket: when its reader goes away, the command's pipe is
+    /// closed at once, so that its next write fails as it would have without timeout-run, not
+    /// only the one after.
+    watch_hangup: bool,
 }
 
 /// A destination the command writes itself, watched with inotify.
@@ -154,6 +161,8 @@ enum Kind {
     Pipe,
     /// Terminal or other character device.
     Device,
+    /// A device that refuses every write with ENOSPC (`/dev/full`).
+    Full,
 }
 
 struct Destination {
@@ -183,6 +192,7 @@ fn examine(fd: RawFd) -> Destination {
         libc::S_IFREG | libc::S_IFBLK => Kind::File,
         libc::S_IFSOCK => Kind::Socket,
         libc::S_IFIFO => Kind::Pipe,
+        libc::S_IFCHR if is_full_device(st.st_rdev) => Kind::Full,
         _ => Kind::Device,
     };
     Destination {
@@ -239,6 +249,14 @@ impl Relay {
     fn set_up(&mut self, dest: &Destination, name: &'static str) -> io::Result<Option<OwnedFd>> {
         let plan = match dest.kind {
             Kind::Closed => return Ok(None),
+            Kind::Full => {
+                // Relayed, the command's writes would succeed into the relay's pipe and the
+                // ENOSPC would reach nobody. Nothing written there is ever output.
+                tracing::debug!(
+                    "the command writes its {name} itself (a device that is always full)"
+                );
+                return Ok(None);
+            }
             Kind::File => {
                 if self.add_watch(dest, name) {
                     return Ok(None);
@@ -259,9 +277,7 @@ impl Relay {
             Kind::Pipe | Kind::Device => match crate::sys::fd::reopen_private(dest.fd) {
                 // An anonymous pipe reopens without a reader (only a FIFO says ENXIO): poll
                 // reports POLLERR for a pipe nobody reads.
-                Ok(fd) if dest.kind == Kind::Pipe && reader_gone(fd.as_raw_fd()) => {
-                    Plan::ReaderGone
-                }
+                Ok(fd) if dest.kind == Kind::Pipe && hung_up(fd.as_raw_fd()) => Plan::ReaderGone,
                 Ok(fd) => Plan::Relay(Target::Private(fd)),
                 Err(Errno::ENXIO) => Plan::ReaderGone,
                 Err(e) => {
@@ -290,6 +306,7 @@ impl Relay {
                     written: 0,
                     blocked: false,
                     copy,
+                    watch_hangup: matches!(dest.kind, Kind::Pipe | Kind::Socket),
                 })
             }
         }
@@ -329,23 +346,30 @@ impl Relay {
         let mut out: Vec<(BorrowedFd<'_>, PollFlags)> = self
             .streams
             .iter()
-            .filter_map(|s| {
-                let source = s.source.as_ref()?;
-                Some(if s.blocked {
-                    let fd = match &s.target {
-                        Target::Private(fd) => fd.as_fd(),
-                        // SAFETY: fds 1 and 2 stay open as long as the process (never closed by
-                        // timeout-run); at worst poll reports POLLNVAL and the next write fails,
-                        // which closes the stream.
-                        Target::Socket(fd) | Target::Shared { fd, .. } => unsafe {
-                            BorrowedFd::borrow_raw(*fd)
-                        },
-                    };
-                    (fd, PollFlags::POLLOUT)
+            .filter(|s| s.source.is_some())
+            .flat_map(|s| {
+                let source = s.source.as_ref().map(|fd| fd.as_fd());
+                let target = match &s.target {
+                    Target::Private(fd) => fd.as_fd(),
+                    // SAFETY: fds 1 and 2 stay open as long as the process (never closed by
+                    // timeout-run); at worst poll reports POLLNVAL and the next write fails,
+                    // which closes the stream.
+                    Target::Socket(fd) | Target::Shared { fd, .. } => unsafe {
+                        BorrowedFd::borrow_raw(*fd)
+                    },
+                };
+                if s.blocked {
+                    [Some((target, PollFlags::POLLOUT)), None]
                 } else {
-                    (source.as_fd(), PollFlags::POLLIN)
-                })
+                    // No events asked of the destination: poll still reports its POLLERR or
+                    // POLLHUP when its reader goes away.
+                    [
+                        source.map(|fd| (fd, PollFlags::POLLIN)),
+                        s.watch_hangup.then_some((target, PollFlags::empty())),
+                    ]
+                }
             })
+            .flatten()
             .collect();
         if let Some(watch) = self
             .watch
@@ -634,6 +658,10 @@ fn is_terminal(fd: RawFd) -> bool {
 impl Stream {
     /// Moves what can move now; returns the bytes read from the command.
     fn pump(&mut self) -> usize {
+        if self.source.is_some() && self.watch_hangup && hung_up(self.target.fd()) {
+            self.fail(Errno::EPIPE);
+            return 0;
+        }
         let mut moved = 0;
         while self.source.is_some() {
             if self.written < self.pending.len() {
@@ -801,16 +829,23 @@ fn writable_now(fd: RawFd) -> bool {
     n != 0
 }
 
-/// Whether the pipe open for writing as `fd` has no reader left.
-fn reader_gone(fd: RawFd) -> bool {
+/// Whether the pipe or socket open for writing as `fd` has no reader left: POLLERR (a pipe
+/// nobody reads, a reset connection) or POLLHUP (a peer that closed).
+fn hung_up(fd: RawFd) -> bool {
     let mut p = libc::pollfd {
         fd,
-        events: libc::POLLOUT,
+        events: 0,
         revents: 0,
     };
     // SAFETY: poll on one local pollfd, without waiting.
     let n = unsafe { libc::poll(&mut p, 1, 0) };
-    n > 0 && p.revents & libc::POLLERR != 0
+    n > 0 && p.revents & (libc::POLLERR | libc::POLLHUP) != 0
+}
+
+/// Whether a character device is the kernel's "full" device (`/dev/full`, major 1 minor 7 on
+/// Linux), where every write fails with ENOSPC.
+fn is_full_device(rdev: libc::dev_t) -> bool {
+    cfg!(target_os = "linux") && libc::major(rdev) == 1 && libc::minor(rdev) == 7
 }
 
 /// Bytes waiting in a watched pipe (0 for other kinds).

@@ -683,9 +683,38 @@ fn relay_file_destination_silence_is_idle() {
 }
 
 #[test]
+fn relay_full_device_is_enospc_for_the_command() {
+    // /dev/full refuses every write: the command writes it itself, so it gets the ENOSPC it
+    // would get without timeout-run, and timeout-run has nothing to say about it.
+    let writer = "import errno, os, sys\n\
+                  try:\n\
+                  \x20   os.write(1, b'x' * 4096)\n\
+                  \x20   print('write: ok', file=sys.stderr)\n\
+                  except OSError as e:\n\
+                  \x20   print('write: ' + errno.errorcode[e.errno], file=sys.stderr)\n";
+    let c = cmd(["--idle-timeout", "5", "python3", "-c", writer]);
+    let f = start_with_stdout(c, Stdio::from(std::fs::File::create("/dev/full").unwrap())).finish();
+    f.assert_code(0)
+        .assert_stderr_contains("write: ENOSPC")
+        .assert_stderr_lacks("timeout-run");
+}
+
+#[test]
 fn relay_write_error_is_named_once_and_reaches_the_command() {
-    // /dev/full is a character device, so it is relayed; its ENOSPC cannot travel through a
-    // pipe: the command gets EPIPE (its SIGPIPE ignored here) and timeout-run says why.
+    // Run as nobody, timeout-run may not watch a full file that only root may read: it relays
+    // it, and the ENOSPC cannot travel back through a pipe. The command gets EPIPE on its next
+    // write (its SIGPIPE is ignored here) and timeout-run says why, once.
+    let test = "relay_write_error_is_named_once_and_reaches_the_command";
+    if !is_root() {
+        return skip(test, "not root: cannot run timeout-run as another user");
+    }
+    if Command::new("setpriv").arg("--version").output().is_err() {
+        return skip(test, "setpriv is not installed");
+    }
+    let fs = match TinyFs::mount() {
+        Ok(fs) => fs,
+        Err(why) => return skip(test, &why),
+    };
     let writer = "import errno, os, signal, sys\n\
                   signal.signal(signal.SIGPIPE, signal.SIG_IGN)\n\
                   for i in range(100000):\n\
@@ -694,13 +723,53 @@ fn relay_write_error_is_named_once_and_reaches_the_command() {
                   \x20   except OSError as e:\n\
                   \x20       print('errno=' + errno.errorcode[e.errno], file=sys.stderr)\n\
                   \x20       break\n";
-    let c = cmd(["--idle-timeout", "5", "python3", "-c", writer]);
-    let f = start_with_stdout(c, Stdio::from(std::fs::File::create("/dev/full").unwrap())).finish();
+    let full = fs.0.path().join("out");
+    let script = format!(
+        "umask 077; setpriv --reuid=65534 --regid=65534 --clear-groups \
+         {bin} --idle-timeout 5 python3 -c \"{writer}\" > {full}",
+        bin = bin(),
+        full = full.display()
+    );
+    let f = bash(&script, 30 * SEC);
     f.assert_code(0).assert_stderr_contains("errno=EPIPE");
     let warning = "timeout-run: warning: cannot write the command's stdout: \
                    No space left on device\n";
     assert_eq!(f.stderr.matches(warning).count(), 1, "{f:#?}");
     f.assert_stderr_lacks("os error");
+}
+
+#[test]
+fn relay_reader_gone_fails_the_next_write() {
+    // A socket is always relayed. Its reader goes away while the command writes nothing: the
+    // relay closes the command's pipe at once, so the command's next write fails (SIGPIPE), as
+    // it would have without timeout-run, rather than going into the relay's pipe for nothing.
+    let dir = tempdir();
+    let flag = dir.path().join("flag");
+    let mark = dir.path().join("mark");
+    let script = format!(
+        "echo a; while [ ! -e {flag} ]; do sleep 0.01; done; echo b; touch {mark}",
+        flag = flag.display(),
+        mark = mark.display()
+    );
+    let (mut reader, theirs) = UnixStream::pair().unwrap();
+    let mut c = cmd(["-vvv", "--idle-timeout", "30", "20", "sh", "-c", &script]);
+    c.env_remove("TIMEOUT_RUN_LOG");
+    let mut running = start_with_stdout(c, Stdio::from(OwnedFd::from(theirs)));
+    reader
+        .set_read_timeout(Some(10 * SEC))
+        .expect("socket timeout");
+    let mut a = [0u8; 2];
+    reader.read_exact(&mut a).expect("the command's first line");
+    assert_eq!(&a, b"a\n");
+    drop(reader);
+    running.wait_for_stderr("the command's stdout has no reader: closing its pipe");
+    std::fs::write(&flag, "").unwrap();
+    let f = running.finish();
+    f.assert_signal(libc::SIGPIPE);
+    assert!(
+        !mark.exists(),
+        "the write after the reader left succeeded: {f:#?}"
+    );
 }
 
 #[test]

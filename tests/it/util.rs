@@ -296,6 +296,23 @@ impl Running {
         }
     }
 
+    /// Waits until timeout-run's stderr contains `want` (a readiness handshake); panics on
+    /// timeout.
+    pub fn wait_for_stderr(&mut self, want: &str) {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        while !self.stderr.lock().unwrap().contains(want) {
+            if Instant::now() >= deadline {
+                self.kill_all();
+                panic!(
+                    "no {want:?} on stderr within 10s\nstdout: {}\nstderr: {}",
+                    self.stdout.lock().unwrap(),
+                    self.stderr.lock().unwrap()
+                );
+            }
+            thread::sleep(Duration::from_millis(2));
+        }
+    }
+
     /// Replaces the default watchdog, for runs that move a lot of data.
     pub fn watchdog(mut self, limit: Duration) -> Self {
         self.watchdog = limit;

@@ -99,6 +99,7 @@ impl Signal {
     pub const TERM: Signal = Signal(libc::SIGTERM);
     pub const KILL: Signal = Signal(libc::SIGKILL);
     pub const CONT: Signal = Signal(libc::SIGCONT);
+    pub const STOP: Signal = Signal(libc::SIGSTOP);
     pub const TSTP: Signal = Signal(libc::SIGTSTP);
     pub const TTIN: Signal = Signal(libc::SIGTTIN);
     pub const TTOU: Signal = Signal(libc::SIGTTOU);

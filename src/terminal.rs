@@ -1,49 +1,81 @@
-//! The controlling terminal: whether the command must share timeout-run's (foreground) process
-//! group, and restoring the terminal's foreground group and settings at exit.
+//! The controlling terminal: whether the command must share timeout-run's process group, and
+//! restoring the terminal's foreground group and settings at exit.
 //!
-//! When stdin is a terminal and timeout-run's process group is the terminal's foreground group,
-//! the command stays in that group instead of getting one of its own. Otherwise it would sit in
-//! a background group and stop on SIGTTIN the moment it read the terminal (GNU timeout's
-//! behaviour). Sharing the group means Ctrl-C and Ctrl-Z reach the command directly from the
-//! kernel, so timeout-run must not relay those (it tells them apart by si_code SI_KERNEL), and
-//! the tree is signalled pid by pid, never with `killpg` (the group holds timeout-run and maybe
-//! its parent shell). See docs/design.md.
+//! When timeout-run has a controlling terminal (on stdin, stdout or stderr, or only reachable as
+//! `/dev/tty`), the command stays in timeout-run's process group instead of getting one of its
+//! own, as under GNU timeout. That group is the job the shell controls: in the foreground, the
+//! command can read the terminal (a group of its own would be a background group, stopped by
+//! SIGTTIN at its first read, even for a password prompt on `/dev/tty` with stdin redirected);
+//! started in the background (`&`) and brought back with `fg`, the command comes to the
+//! foreground with it. Sharing the group means Ctrl-C and Ctrl-Z reach the command directly
+//! from the kernel, so timeout-run must not relay those (it tells them apart by si_code
+//! SI_KERNEL), and the tree is signalled pid by pid, never with `killpg` (the group holds
+//! timeout-run and maybe its parent shell). See docs/design.md.
 
-use std::os::fd::{AsRawFd, BorrowedFd};
+use std::ffi::CStr;
+use std::os::fd::{FromRawFd, OwnedFd, RawFd};
 
 use crate::signal::Signal;
 
-/// The terminal on stdin, when timeout-run runs in its foreground.
+/// timeout-run's controlling terminal.
 pub struct Terminal {
-    saved: libc::termios,
+    /// A descriptor of it: 0, 1 or 2, or `/dev/tty`'s.
+    fd: RawFd,
+    /// `/dev/tty`, opened when no standard descriptor is the terminal: keeps `fd` open.
+    _tty: Option<OwnedFd>,
+    /// The settings at start, when timeout-run started in the foreground (a background job
+    /// may see the shell's own line-editing settings).
+    saved: Option<libc::termios>,
     group: libc::pid_t,
 }
 
-fn stdin() -> BorrowedFd<'static> {
-    // SAFETY: fd 0 stays open for the life of the process (timeout-run never closes it); if it
-    // is not open, every call below fails harmlessly with EBADF.
-    unsafe { BorrowedFd::borrow_raw(0) }
-}
-
 impl Terminal {
-    /// `Some` when stdin is a terminal whose foreground group is timeout-run's own group.
+    /// `Some` when timeout-run has a controlling terminal.
     pub fn detect() -> Option<Terminal> {
-        let fd = stdin().as_raw_fd();
-        // SAFETY: isatty, tcgetpgrp, getpgrp and tcgetattr only read state into locals.
-        unsafe {
-            if libc::isatty(fd) != 1 {
-                return None;
+        // SAFETY: getsid and getpgrp only query the calling process.
+        let (session, group) = unsafe { (libc::getsid(0), libc::getpgrp()) };
+        // SAFETY: isatty and tcgetsid only query the descriptor; tcgetsid fails unless it is
+        // the controlling terminal of the caller.
+        let ours = |fd: RawFd| unsafe { libc::isatty(fd) == 1 && libc::tcgetsid(fd) == session };
+        let (fd, tty) = match [0, 1, 2].into_iter().find(|fd| ours(*fd)) {
+            Some(fd) => (fd, None),
+            None => {
+                const DEV_TTY: &CStr = c"/dev/tty";
+                // SAFETY: open of a constant path; the result is checked before use.
+                let fd = unsafe {
+                    libc::open(
+                        DEV_TTY.as_ptr(),
+                        libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+                    )
+                };
+                if fd < 0 {
+                    return None;
+                }
+                // SAFETY: a descriptor just opened, owned by nothing else.
+                let tty = unsafe { OwnedFd::from_raw_fd(fd) };
+                if !ours(fd) {
+                    return None;
+                }
+                (fd, Some(tty))
             }
-            let group = libc::getpgrp();
-            if libc::tcgetpgrp(fd) != group {
-                return None;
-            }
+        };
+        // SAFETY: tcgetpgrp and tcgetattr only read state into locals.
+        let saved = unsafe {
             let mut saved: libc::termios = std::mem::zeroed();
-            if libc::tcgetattr(fd, &mut saved) != 0 {
-                return None;
-            }
-            Some(Terminal { saved, group })
-        }
+            (libc::tcgetpgrp(fd) == group && libc::tcgetattr(fd, &mut saved) == 0).then_some(saved)
+        };
+        Some(Terminal {
+            fd,
+            _tty: tty,
+            saved,
+            group,
+        })
+    }
+
+    /// Whether timeout-run's process group is the terminal's foreground group.
+    pub fn is_foreground(&self) -> bool {
+        // SAFETY: tcgetpgrp only queries the terminal.
+        unsafe { libc::tcgetpgrp(self.fd) == self.group }
     }
 
     /// Gives the terminal back to timeout-run's group if the foreground group that the command
@@ -51,11 +83,14 @@ impl Terminal {
     /// full-screen program leaves raw mode and no echo behind). Nothing is taken from a live
     /// group: if the user moved the job to the background, the shell keeps the terminal.
     pub fn restore(&self) {
-        let fd = stdin().as_raw_fd();
-        // SAFETY: terminal ioctls on fd 0 with pointers to locals, and sigprocmask on local
-        // sets. SIGTTOU is blocked meanwhile (the Linux backend's event source blocks it
-        // anyway), so calling them from a background group stops neither timeout-run nor the
-        // rest of its process group.
+        let Some(saved) = &self.saved else {
+            return;
+        };
+        let fd = self.fd;
+        // SAFETY: terminal ioctls on the terminal's descriptor with pointers to locals, and
+        // sigprocmask on local sets. SIGTTOU is blocked meanwhile (the Linux backend's event
+        // source blocks it anyway), so calling them from a background group stops neither
+        // timeout-run nor the rest of its process group.
         unsafe {
             let mut ttou: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut ttou);
@@ -67,7 +102,7 @@ impl Terminal {
                 libc::tcsetpgrp(fd, self.group);
             }
             if libc::tcgetpgrp(fd) == self.group {
-                libc::tcsetattr(fd, libc::TCSANOW, &self.saved);
+                libc::tcsetattr(fd, libc::TCSANOW, saved);
             }
             libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
         }
@@ -85,7 +120,19 @@ pub fn stderr_is_terminal() -> bool {
 /// signal has its default disposition and is unblocked (the Linux backend blocks it for its
 /// signalfd, the portable one has a handler on it): a pending one is delivered before kill()
 /// returns. Once a SIGCONT resumes us, the mask and the disposition are put back.
-pub fn suspend_self(signal: Signal) {
+///
+/// Returns false, without stopping, when a SIGCONT is already waiting to be read: the job was
+/// resumed (`fg`) after the stop signal was sent, and stopping now would discard that SIGCONT
+/// and leave the job stopped for good. (Where SIGCONT is not blocked, nothing is ever pending.)
+pub fn suspend_self(signal: Signal) -> bool {
+    // SAFETY: sigpending fills a local set.
+    let resumed = unsafe {
+        let mut pending: libc::sigset_t = std::mem::zeroed();
+        libc::sigpending(&mut pending) == 0 && libc::sigismember(&pending, libc::SIGCONT) == 1
+    };
+    if resumed {
+        return false;
+    }
     // SAFETY: sigaction, sigprocmask and kill on our own process with local values; while the
     // signal's disposition is the default one, no code runs on its delivery.
     unsafe {
@@ -102,4 +149,5 @@ pub fn suspend_self(signal: Signal) {
         libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
         libc::sigaction(signal.raw(), &saved, std::ptr::null_mut());
     }
+    true
 }

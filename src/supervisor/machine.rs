@@ -354,15 +354,29 @@ impl Machine {
         // A terminal-generated signal reached the command directly when it shares our group.
         let relay = !(from_terminal && self.settings.shares_terminal_group);
         if from_terminal && [Signal::TSTP, Signal::TTIN, Signal::TTOU].contains(&signal) {
-            // Ctrl-Z (or a background read): suspend the whole job, timeout-run included, so
-            // the shell sees it stopped and `fg` resumes it.
             if relay {
                 actions.push(Action::Send {
                     signal,
                     why: Why::Forward,
                 });
             }
-            actions.push(Action::Suspend { signal });
+            // Ctrl-Z: suspend the whole job, timeout-run included, so the shell sees it stopped
+            // and `fg` resumes it. A read or write of the terminal from the background stops
+            // the command that made it, not timeout-run (as GNU timeout ignores SIGTTIN and
+            // SIGTTOU): the deadline still runs, and `fg` resumes the command.
+            if signal == Signal::TSTP {
+                if !relay {
+                    // The terminal stopped its foreground group only: the rest of the tree (a
+                    // background job, a setsid'd daemon) is stopped by timeout-run, with
+                    // SIGSTOP because the kernel discards a SIGTSTP sent to an orphaned process
+                    // group. The shell's SIGCONT at `fg`, relayed to the tree, resumes them.
+                    actions.push(Action::SendOutsideTerminalGroup {
+                        signal: Signal::STOP,
+                        why: Why::Forward,
+                    });
+                }
+                actions.push(Action::Suspend { signal });
+            }
             return;
         }
         if signal == Signal::ALRM {
@@ -979,13 +993,33 @@ mod tests {
         let suspend = Action::Suspend {
             signal: Signal::TSTP,
         };
-        assert_eq!(m.handle(ctrl_z, at(10)), [suspend]);
+        let stop_the_rest = Action::SendOutsideTerminalGroup {
+            signal: Signal::STOP,
+            why: Why::Forward,
+        };
+        assert_eq!(m.handle(ctrl_z, at(10)), [stop_the_rest, suspend]);
         let mut m = machine(settings());
         assert_eq!(
             m.handle(ctrl_z, at(10)),
             [send(Signal::TSTP, Why::Forward), suspend]
         );
         assert_eq!(m.phase(), Phase::Running);
+    }
+
+    #[test]
+    fn a_background_read_of_the_terminal_does_not_suspend_timeout_run() {
+        for signal in [Signal::TTIN, Signal::TTOU] {
+            let mut m = machine(Settings {
+                shares_terminal_group: true,
+                ..settings()
+            });
+            let read = Event::Signal {
+                signal,
+                from_terminal: true,
+            };
+            assert_eq!(m.handle(read, at(10)), []);
+            assert_eq!(m.phase(), Phase::Running);
+        }
     }
 
     #[test]

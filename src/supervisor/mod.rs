@@ -190,11 +190,18 @@ impl<'a> Supervisor<'a> {
         let mut leader_status: Option<Status> = None;
         let mut leftovers_at_exit = 0usize;
         let mut tree_gone = false;
+        // A read or write of the terminal from the background stopped part of the job. The
+        // shell's `fg` sends no SIGCONT to a job that still runs (timeout-run does, waiting for
+        // its deadline): timeout-run sends it when the job is in the foreground again.
+        let mut stopped_by_terminal = false;
 
         while machine.phase() != Phase::Done {
             let relay_wakeup = relay.as_ref().and_then(|r| r.next_wakeup());
-            self.events
-                .arm(earliest(machine.next_wakeup(), relay_wakeup))?;
+            let terminal_look = stopped_by_terminal.then(|| Instant::now().add(TERMINAL_LOOK));
+            self.events.arm(earliest(
+                earliest(machine.next_wakeup(), relay_wakeup),
+                terminal_look,
+            ))?;
             let ready = match &relay {
                 Some(r) => self.events.wait(&r.interest())?,
                 None => self.events.wait(&[])?,
@@ -229,6 +236,9 @@ impl<'a> Supervisor<'a> {
                             (false, None) => String::new(),
                         }
                     );
+                    stopped_by_terminal |= received.from_terminal
+                        && self.terminal.is_some()
+                        && [Signal::TTIN, Signal::TTOU].contains(&received.signal);
                     queue.push(Event::Signal {
                         signal: received.signal,
                         from_terminal: received.from_terminal,
@@ -354,6 +364,21 @@ impl<'a> Supervisor<'a> {
                         });
                     }
                 }
+            }
+            if stopped_by_terminal
+                && machine.phase() != Phase::Done
+                && self.terminal.as_ref().is_some_and(Terminal::is_foreground)
+            {
+                stopped_by_terminal = false;
+                tracing::debug!(
+                    "in the foreground again: continuing what a read or write of the terminal \
+                     stopped in the background"
+                );
+                let resume = Action::Send {
+                    signal: Signal::CONT,
+                    why: Why::Forward,
+                };
+                self.execute(resume, false, &mut tree, &mut attempt, start, &name);
             }
         }
 
@@ -654,8 +679,11 @@ impl<'a> Supervisor<'a> {
                 tracing::debug!(
                     "suspended from the terminal by {signal}: stopping timeout-run too"
                 );
-                terminal::suspend_self(signal);
-                tracing::debug!("resumed");
+                if terminal::suspend_self(signal) {
+                    tracing::debug!("resumed");
+                } else {
+                    tracing::debug!("resumed already (SIGCONT is waiting): not stopping");
+                }
             }
             Action::Heartbeat { elapsed, remaining } => {
                 let left = remaining
@@ -670,6 +698,10 @@ impl<'a> Supervisor<'a> {
         None
     }
 }
+
+/// How often timeout-run looks whether its job is in the terminal's foreground again, while a
+/// read or write of the terminal from the background keeps part of it stopped.
+const TERMINAL_LOOK: Duration = Duration::from_millis(100);
 
 /// How long `--on-timeout` may run: the grace period, at least 1 s (10 s with `--no-kill`).
 pub fn hook_bound(config: &Config) -> Duration {

@@ -141,6 +141,95 @@ fn command_reads_the_terminal_without_sigttin() {
 }
 
 #[test]
+fn command_reads_the_terminal_with_every_standard_descriptor_redirected() {
+    // A password prompt on /dev/tty (ssh, sudo, gpg) while stdin, stdout and stderr go
+    // elsewhere: the command is still in the foreground job, as under GNU timeout.
+    let test = "command_reads_the_terminal_with_every_standard_descriptor_redirected";
+    let Some(t) = Tmux::start(test) else {
+        return;
+    };
+    let dir = tempdir();
+    let out = dir.path().join("out");
+    t.line(&format!(
+        "{} 30 sh -c 'echo ready >/dev/tty; read x </dev/tty; echo got=$x' </dev/null >{} 2>&1; \
+         echo status=$?",
+        bin(),
+        out.display()
+    ));
+    t.wait_for_line("ready");
+    t.line("hello");
+    t.wait_for_text("status=0");
+    assert_eq!(std::fs::read_to_string(&out).unwrap(), "got=hello\n");
+}
+
+/// Waits (at most 10 s) until a process named `name` with `marker` in its command line is
+/// stopped (`stopped`), or is there and not stopped.
+fn wait_until_stopped(name: &str, marker: &str, stopped: bool) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let found = processes_named(name, marker).into_iter().any(|p| {
+            std::fs::read_to_string(format!("/proc/{p}/stat"))
+                .ok()
+                .and_then(|s| {
+                    s.rsplit_once(')')
+                        .map(|(_, rest)| rest.trim_start().starts_with('T') == stopped)
+                })
+                .unwrap_or(false)
+        });
+        if found {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "no {name} {marker} (stopped: {stopped}) within 10 s"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
+fn a_background_read_of_the_terminal_stops_the_command_until_fg() {
+    // GNU timeout's documented caveat, fixed: the command reads the terminal from the
+    // background and is stopped by SIGTTIN; timeout-run is not (its deadline still runs), so the
+    // shell's `fg` sends no SIGCONT, and timeout-run sends it once the job is in the foreground.
+    let test = "a_background_read_of_the_terminal_stops_the_command_until_fg";
+    let Some(t) = Tmux::start(test) else {
+        return;
+    };
+    let marker = format!("bgread-{}", std::process::id());
+    t.line(&format!(
+        "{} 30 sh -c 'read x; echo got=$x' {marker} &",
+        bin()
+    ));
+    wait_until_stopped("sh", &marker, true);
+    t.line("fg");
+    // Typed input waits in the terminal for whoever reads it in the foreground job.
+    t.line("world");
+    t.wait_for_text("got=world");
+    t.line("echo st=$?");
+    t.wait_for_text("st=0");
+}
+
+#[test]
+fn a_background_read_of_the_terminal_does_not_stop_the_deadline() {
+    let test = "a_background_read_of_the_terminal_does_not_stop_the_deadline";
+    let Some(t) = Tmux::start(test) else {
+        return;
+    };
+    t.line(&format!("{} 1 sh -c 'read x' &", bin()));
+    t.wait_for_text("[1]");
+    // bash reports the job's end at its next prompt.
+    let started = Instant::now();
+    t.wait_for("the job's end", |s| {
+        if !s.contains("Exit 124") {
+            t.line("");
+        }
+        s.contains("Exit 124")
+    });
+    assert!(started.elapsed() < Duration::from_secs(8));
+}
+
+#[test]
 fn ctrl_c_reaches_the_command_once_and_twice_kills_at_once() {
     let Some(t) = Tmux::start("ctrl_c_reaches_the_command_once") else {
         return;
@@ -283,6 +372,43 @@ fn ctrl_z_suspends_the_job_and_fg_resumes_it() {
     t.wait_for_text("read: resumed-input");
     t.line("echo st=$?");
     t.wait_for_text("st=0");
+}
+
+#[test]
+fn ctrl_z_suspends_the_whole_tree_and_fg_resumes_it() {
+    // A setsid'd daemon is outside the terminal's foreground group: Ctrl-Z does not reach it
+    // from the terminal, timeout-run stops it, and the shell's `fg` resumes it.
+    if crate::util::linux_backend_only(
+        "ctrl_z_suspends_the_whole_tree_and_fg_resumes_it",
+        "processes outside the terminal's group are found only by the /proc walk",
+    ) {
+        return;
+    }
+    let Some(t) = Tmux::start("ctrl_z_suspends_the_whole_tree_and_fg_resumes_it") else {
+        return;
+    };
+    let marker = format!("ctrlz-daemon-{}", std::process::id());
+    t.line(&format!(
+        "{} 60 sh -c 'setsid sh -c \"while :; do sleep 0.05; done\" {marker} & exec {}'",
+        bin(),
+        helper_cmd("ready read")
+    ));
+    t.wait_for_line("ready");
+    wait_until_stopped("sh", &marker, false);
+    t.key("C-z");
+    t.wait_for_text("Stopped");
+    wait_until_stopped("sh", &marker, true);
+    t.line("fg");
+    wait_until_stopped("sh", &marker, false);
+    t.line("resumed-input");
+    t.wait_for_text("read: resumed-input");
+    t.line("echo st=$?");
+    t.wait_for_text("st=0");
+    let left = processes_named("sh", &marker);
+    assert!(
+        survivors(&left, Duration::from_secs(5)).is_empty(),
+        "{left:?}"
+    );
 }
 
 #[test]

@@ -19,11 +19,62 @@ pub const SIGNALS: &str = "timeout_run::signals";
 /// Announces a signal sent to the command: `sending signal TERM to command 'NAME'`, as GNU
 /// timeout's `--verbose` words it (`-v`), followed by `detail` in parentheses at `-vv` and above.
 pub fn signal_sent(signal: &str, command: &str, detail: impl FnOnce() -> String) {
-    if tracing::enabled!(Level::INFO) {
-        tracing::info!(target: SIGNALS, "sending signal {signal} to command '{command}' ({})", detail());
-    } else {
-        tracing::info!(target: SIGNALS, "sending signal {signal} to command '{command}'");
+    if !tracing::enabled!(target: SIGNALS, Level::INFO) {
+        return;
     }
+    let command = quote(command, utf8_locale());
+    if tracing::enabled!(Level::INFO) {
+        tracing::info!(target: SIGNALS, "sending signal {signal} to command {command} ({})", detail());
+    } else {
+        tracing::info!(target: SIGNALS, "sending signal {signal} to command {command}");
+    }
+}
+
+/// `text` in single quotes as GNU's `quote` writes it: a quote or backslash is preceded by a
+/// backslash, control characters are C escapes (`\n`, `\t`) or octal, and so is every byte of
+/// a character beyond ASCII unless the locale's character set is UTF-8. (GNU's curly quotes of
+/// UTF-8 locales are left out: messages always use ASCII quotes.)
+pub fn quote(text: &str, utf8: bool) -> String {
+    let mut out = String::with_capacity(text.len() + 2);
+    out.push('\'');
+    for c in text.chars() {
+        match c {
+            '\'' | '\\' => {
+                out.push('\\');
+                out.push(c);
+            }
+            '\u{7}' => out.push_str("\\a"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{b}' => out.push_str("\\v"),
+            c if c.is_ascii_graphic() || c == ' ' || (utf8 && !c.is_ascii() && !c.is_control()) => {
+                out.push(c);
+            }
+            c => {
+                let mut bytes = [0u8; 4];
+                for b in c.encode_utf8(&mut bytes).bytes() {
+                    out.push_str(&format!("\\{b:03o}"));
+                }
+            }
+        }
+    }
+    out.push('\'');
+    out
+}
+
+/// Whether the character set of the user's locale (`LC_ALL`, `LC_CTYPE`, `LANG`, the first set)
+/// is UTF-8.
+fn utf8_locale() -> bool {
+    ["LC_ALL", "LC_CTYPE", "LANG"]
+        .iter()
+        .find_map(|v| std::env::var(v).ok().filter(|s| !s.is_empty()))
+        .is_some_and(|l| {
+            let l = l.to_ascii_lowercase();
+            l.contains("utf-8") || l.contains("utf8")
+        })
 }
 
 /// Prints one fatal line, before or without the logger. Never panics (stderr may be closed).
@@ -274,6 +325,18 @@ mod tests {
         let f = parse_filter("DEBUG").unwrap();
         assert!(f.would_enable("timeout_run::relay", &Level::DEBUG));
         assert!(!f.would_enable("timeout_run::relay", &Level::TRACE));
+    }
+
+    #[test]
+    fn names_are_quoted_as_gnu_quotes_them() {
+        assert_eq!(quote("sleep", false), "'sleep'");
+        assert_eq!(quote("./it's", false), "'./it\\'s'");
+        assert_eq!(quote("a\\b", false), "'a\\\\b'");
+        assert_eq!(quote("nl\nx\ttab", false), "'nl\\nx\\ttab'");
+        assert_eq!(quote("\u{1}\u{7f}", false), "'\\001\\177'");
+        assert_eq!(quote("./\u{e9}", false), "'./\\303\\251'");
+        assert_eq!(quote("./\u{e9}", true), "'./\u{e9}'");
+        assert_eq!(quote("a b", true), "'a b'");
     }
 
     #[test]

@@ -303,6 +303,33 @@ fn stopped_command_gets_sigcont_so_it_can_act_on_the_stop_signal() {
 }
 
 #[test]
+fn verbose_quotes_the_command_name_as_gnu_does() {
+    // A quote, a newline and a non-ASCII letter in the name, in the C locale: one line, as
+    // GNU timeout's `quote` writes it.
+    let dir = tempdir();
+    let name = "it's\n\u{e9}";
+    std::os::unix::fs::symlink(which("sleep"), dir.path().join(name)).unwrap();
+    let mut c = cmd(["-v", "0.2", &format!("./{name}"), "10"]);
+    c.current_dir(dir.path()).env("LC_ALL", "C");
+    let f = start(c).finish();
+    f.assert_code(124);
+    assert_eq!(
+        f.stderr, "timeout-run: sending signal TERM to command './it\\'s\\n\\303\\251'\n",
+        "{f:#?}"
+    );
+}
+
+/// The path of a program found in PATH.
+fn which(program: &str) -> std::path::PathBuf {
+    std::env::var_os("PATH")
+        .into_iter()
+        .flat_map(|p| std::env::split_paths(&p).collect::<Vec<_>>())
+        .map(|d| d.join(program))
+        .find(|p| p.is_file())
+        .unwrap_or_else(|| panic!("{program} not in PATH"))
+}
+
+#[test]
 fn verbose_prints_exactly_gnus_lines_one_per_signal_sent() {
     let f = run(["-v", "0.2", "sleep", "10"]);
     f.assert_code(124);

@@ -68,10 +68,17 @@ pub enum Action {
     /// tree, so the shell sees the whole job stopped.
     Suspend { signal: Signal },
     /// Print a heartbeat line.
-    Heartbeat {
-        elapsed: Duration,
-        remaining: Option<Duration>,
-    },
+    Heartbeat { elapsed: Duration, beat: Beat },
+}
+
+/// What a heartbeat line says besides the time elapsed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Beat {
+    /// The command runs; the time left before the deadline, if there is one.
+    Running { remaining: Option<Duration> },
+    /// The stop signal was sent; the time left before SIGKILL (never with `--no-kill`). A long
+    /// grace period is no silence for a CI watchdog either.
+    Stopping { kill_in: Option<Duration> },
 }
 
 /// Where the machine is.
@@ -289,10 +296,19 @@ impl Machine {
             let skip = u32::try_from(missed.saturating_add(1)).unwrap_or(u32::MAX);
             let next = at.add(interval.saturating_mul(skip));
             self.next_heartbeat = Some(next);
-            if matches!(self.phase, Phase::Running | Phase::Lingering) {
+            let beat = match self.phase {
+                Phase::Running | Phase::Lingering => Some(Beat::Running {
+                    remaining: self.settings.deadline.map(|d| d.since(now)),
+                }),
+                Phase::Stopping { kill_at } => Some(Beat::Stopping {
+                    kill_in: kill_at.map(|k| k.since(now)),
+                }),
+                Phase::Killing | Phase::Done => None,
+            };
+            if let Some(beat) = beat {
                 actions.push(Action::Heartbeat {
                     elapsed: now.since(self.started),
-                    remaining: self.settings.deadline.map(|d| d.since(now)),
+                    beat,
                 });
             }
         }
@@ -1165,11 +1181,34 @@ mod tests {
             m.handle(Event::Tick, at(1_000)),
             [Action::Heartbeat {
                 elapsed: Duration::from_secs(1),
-                remaining: Some(Duration::from_secs(4))
+                beat: Beat::Running {
+                    remaining: Some(Duration::from_secs(4))
+                }
             }]
         );
         // Beats missed while suspended are skipped, not replayed.
         assert_eq!(m.handle(Event::Tick, at(3_500)).len(), 1);
         assert_eq!(m.next_wakeup(), Some(at(4_000)));
+    }
+
+    #[test]
+    fn heartbeat_goes_on_during_the_grace_period() {
+        let s = Settings {
+            heartbeat: Some(Duration::from_secs(1)),
+            grace: Some(Duration::from_secs(10)),
+            ..settings()
+        };
+        let mut m = machine(s);
+        m.handle(Event::Tick, at(5_000));
+        assert!(matches!(m.phase(), Phase::Stopping { .. }));
+        assert_eq!(
+            m.handle(Event::Tick, at(6_000)),
+            [Action::Heartbeat {
+                elapsed: Duration::from_secs(6),
+                beat: Beat::Stopping {
+                    kill_in: Some(Duration::from_secs(9))
+                }
+            }]
+        );
     }
 }

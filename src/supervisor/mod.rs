@@ -23,7 +23,7 @@ use crate::sys::events::EventSource;
 use crate::sys::spawn::Inherited;
 use crate::sys::spawn::{self, SpawnPlan};
 use crate::terminal::{self, Terminal};
-use machine::{Action, Event, Machine, Phase, Settings};
+use machine::{Action, Beat, Event, Machine, Phase, Settings};
 
 /// Owns the signal and timer descriptors, and the terminal state, across attempts.
 pub struct Supervisor<'a> {
@@ -685,12 +685,19 @@ impl<'a> Supervisor<'a> {
                     tracing::debug!("resumed already (SIGCONT is waiting): not stopping");
                 }
             }
-            Action::Heartbeat { elapsed, remaining } => {
-                let left = remaining
-                    .map(|r| format!(" ({} left)", duration::display(r)))
-                    .unwrap_or_default();
+            Action::Heartbeat { elapsed, beat } => {
+                let state = match beat {
+                    Beat::Running { remaining } => remaining
+                        .filter(|r| !r.is_zero())
+                        .map(|r| format!(" ({} left)", duration::display(r)))
+                        .unwrap_or_default(),
+                    Beat::Stopping { kill_in: Some(k) } if !k.is_zero() => {
+                        format!(", stopping (SIGKILL in {})", duration::display(k))
+                    }
+                    Beat::Stopping { .. } => ", stopping".to_owned(),
+                };
                 log::line(format!(
-                    "still running after {}{left}",
+                    "still running after {}{state}",
                     duration::display(elapsed)
                 ));
             }

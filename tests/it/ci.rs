@@ -368,6 +368,20 @@ fn heartbeat_prints_progress_lines() {
     let f = run(["--heartbeat", "0.2", "sleep", "0.5"]);
     f.assert_stderr_contains("still running after")
         .assert_stderr_lacks("left)");
+    // A long grace period is no silence either.
+    let f = run([
+        "--heartbeat",
+        "0.2",
+        "-t",
+        "0.3",
+        "-g",
+        "1.5",
+        "sh",
+        "-c",
+        "trap '' TERM; sleep 10",
+    ]);
+    f.assert_code(124)
+        .assert_stderr_contains(", stopping (SIGKILL in ");
 }
 
 // ---- report on every path -------------------------------------------------------------------

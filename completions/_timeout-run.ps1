@@ -48,7 +48,7 @@ Register-ArgumentCompleter -Native -CommandName 'timeout-run' -ScriptBlock {
             [CompletionResult]::new('--kill-after', '--kill-after', [CompletionResultType]::ParameterName, 'Time between the stop signal and SIGKILL (0: SIGKILL right after the stop signal)')
             [CompletionResult]::new('--contain', '--contain', [CompletionResultType]::ParameterName, 'How to hold the command''s process tree')
             [CompletionResult]::new('--leftovers', '--leftovers', [CompletionResultType]::ParameterName, 'What to do with descendants still running when the command exits on its own')
-            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Stop the command if it writes nothing to stdout or stderr for this long (its output is then relayed through pipes, so it is no longer a terminal)')
+            [CompletionResult]::new('--idle-timeout', '--idle-timeout', [CompletionResultType]::ParameterName, 'Stop the command if it writes nothing to stdout or stderr for this long (a file, pipe or terminal is watched, not relayed: other writers to it count as output; a socket or a device such as /dev/null is relayed through a pipe)')
             [CompletionResult]::new('--retries', '--retries', [CompletionResultType]::ParameterName, 'Run the command again after a failed attempt, up to N more times')
             [CompletionResult]::new('--retry-delay', '--retry-delay', [CompletionResultType]::ParameterName, 'Pause between attempts')
             [CompletionResult]::new('--retry-on', '--retry-on', [CompletionResultType]::ParameterName, 'Which failures are retried')

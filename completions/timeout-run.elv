@@ -37,7 +37,7 @@ set edit:completion:arg-completer[timeout-run] = {|@words|
             cand --kill-after 'Time between the stop signal and SIGKILL (0: SIGKILL right after the stop signal)'
             cand --contain 'How to hold the command''s process tree'
             cand --leftovers 'What to do with descendants still running when the command exits on its own'
-            cand --idle-timeout 'Stop the command if it writes nothing to stdout or stderr for this long (its output is then relayed through pipes, so it is no longer a terminal)'
+            cand --idle-timeout 'Stop the command if it writes nothing to stdout or stderr for this long (a file, pipe or terminal is watched, not relayed: other writers to it count as output; a socket or a device such as /dev/null is relayed through a pipe)'
             cand --retries 'Run the command again after a failed attempt, up to N more times'
             cand --retry-delay 'Pause between attempts'
             cand --retry-on 'Which failures are retried'

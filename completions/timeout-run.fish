@@ -71,7 +71,7 @@ group\t'Child subreaper, process group and a /proc walk (no cgroup)'"
 complete -c timeout-run -l leftovers -d 'What to do with descendants still running when the command exits on its own' -r -f -a "kill\t'Stop them: stop signal, grace period, SIGKILL'
 wait\t'Wait for them, within the deadline'
 keep\t'Leave them running (GNU timeout\'s behaviour)'"
-complete -c timeout-run -l idle-timeout -d 'Stop the command if it writes nothing to stdout or stderr for this long (its output is then relayed through pipes, so it is no longer a terminal)' -r
+complete -c timeout-run -l idle-timeout -d 'Stop the command if it writes nothing to stdout or stderr for this long (a file, pipe or terminal is watched, not relayed: other writers to it count as output; a socket or a device such as /dev/null is relayed through a pipe)' -r
 complete -c timeout-run -l retries -d 'Run the command again after a failed attempt, up to N more times' -r
 complete -c timeout-run -l retry-delay -d 'Pause between attempts' -r
 complete -c timeout-run -l retry-on -d 'Which failures are retried' -r -f -a "any\t'Any failure: a time-out, a non-zero exit, a death by signal'

@@ -107,8 +107,9 @@ pub struct Cli {
     #[arg(long, value_enum, value_name = "WHAT", default_value_t = LeftoversArg::Kill)]
     pub leftovers: LeftoversArg,
 
-    /// Stop the command if it writes nothing to stdout or stderr for this long (its output is
-    /// then relayed through pipes, so it is no longer a terminal)
+    /// Stop the command if it writes nothing to stdout or stderr for this long (a file, pipe or
+    /// terminal is watched, not relayed: other writers to it count as output; a socket or a
+    /// device such as /dev/null is relayed through a pipe)
     #[arg(long, value_name = "DURATION", allow_hyphen_values = true)]
     pub idle_timeout: Option<String>,
 

@@ -18,7 +18,21 @@ pub const SIGNALS: &str = "timeout_run::signals";
 
 /// Announces a signal sent to the command: `sending signal TERM to command 'NAME'`, as GNU
 /// timeout's `--verbose` words it (`-v`), followed by `detail` in parentheses at `-vv` and above.
-pub fn signal_sent(signal: &str, command: &str, detail: impl FnOnce() -> String) {
+///
+/// Only what GNU would announce (`gnu`: a signal sent upon a timeout, or a termination signal
+/// passed on) has a `-v` line; the rest (descendants left behind by a command that exited,
+/// relayed USR1, WINCH...) is told at `-vv` only, so that `-v` prints exactly GNU's lines.
+pub fn signal_sent(signal: &str, command: &str, gnu: bool, detail: impl FnOnce() -> String) {
+    if !gnu {
+        if tracing::enabled!(Level::INFO) {
+            let command = quote(command, utf8_locale());
+            tracing::info!(
+                "sending signal {signal} to command {command} ({})",
+                detail()
+            );
+        }
+        return;
+    }
     if !tracing::enabled!(target: SIGNALS, Level::INFO) {
         return;
     }

@@ -89,6 +89,20 @@ pub enum Why {
     Retry(StopReason),
 }
 
+impl Why {
+    /// Whether GNU timeout would have sent `signal` for this reason, and said so with `-v`: upon
+    /// a timeout, or passing on a termination signal it received. It stops no descendants of a
+    /// command that exited, and relays nothing else.
+    pub fn announced_by_gnu(self, signal: crate::signal::Signal) -> bool {
+        match self {
+            Why::Stop(r) | Why::GraceOver(r) | Why::Insisted(r) | Why::Retry(r) => {
+                r != StopReason::Leftovers
+            }
+            Why::Forward => signal.is_termination(),
+        }
+    }
+}
+
 /// A signal timeout-run sent, for the report.
 #[derive(Debug, Clone)]
 pub struct SentSignal {

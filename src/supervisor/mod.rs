@@ -547,7 +547,8 @@ impl<'a> Supervisor<'a> {
                     // (but does announce CONT when it is the stop signal).
                     tracing::debug!("sending signal CONT to command '{name}' ({})", detail());
                 } else {
-                    log::signal_sent(&signal.verbose_name(), name, detail);
+                    let gnu = why.announced_by_gnu(signal);
+                    log::signal_sent(&signal.verbose_name(), name, gnu, detail);
                 }
                 attempt.signals_sent.push(SentSignal {
                     signal,
@@ -570,7 +571,7 @@ impl<'a> Supervisor<'a> {
                     // GNU announces one SIGKILL; the repetitions are detail.
                     tracing::debug!("sending signal KILL to command '{name}' ({})", detail());
                 } else {
-                    log::signal_sent("KILL", name, detail);
+                    log::signal_sent("KILL", name, why.announced_by_gnu(Signal::KILL), detail);
                 }
                 attempt.signals_sent.push(SentSignal {
                     signal: Signal::KILL,
@@ -598,7 +599,8 @@ impl<'a> Supervisor<'a> {
             Action::SendOutsideTerminalGroup { signal, why } => {
                 let reached = tree.signal_outside_own_group(signal);
                 if reached > 0 {
-                    log::signal_sent(&signal.verbose_name(), name, || {
+                    let gnu = why.announced_by_gnu(signal);
+                    log::signal_sent(&signal.verbose_name(), name, gnu, || {
                         format!(
                             "{signal} to {} outside the terminal's foreground group, which the \
                              terminal signalled itself",

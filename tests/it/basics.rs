@@ -303,6 +303,22 @@ fn stopped_command_gets_sigcont_so_it_can_act_on_the_stop_signal() {
 }
 
 #[test]
+fn verbose_is_silent_about_signals_gnu_would_not_send() {
+    // A relayed USR1 and the descendants a command left behind when it exited: GNU timeout
+    // sends neither, so `-v` says nothing; `-vv` tells both.
+    let script = "trap '' USR1; sleep 100 & trap 'exit 0' USR1; echo ready; \
+                  while :; do sleep 0.05; done";
+    for (flag, lines) in [("-v", 0), ("-vv", 2)] {
+        let mut r = spawn([flag, "10", "sh", "-c", script]);
+        r.wait_for_line("ready");
+        r.signal(libc::SIGUSR1);
+        let f = r.finish();
+        f.assert_code(0);
+        assert_eq!(f.stderr.matches("sending signal").count(), lines, "{f:#?}");
+    }
+}
+
+#[test]
 fn verbose_quotes_the_command_name_as_gnu_does() {
     // A quote, a newline and a non-ASCII letter in the name, in the C locale: one line, as
     // GNU timeout's `quote` writes it.

@@ -3,30 +3,46 @@
 //!
 //! When timeout-run has a controlling terminal (on stdin, stdout or stderr, or only reachable as
 //! `/dev/tty`), the command stays in timeout-run's process group instead of getting one of its
-//! own, as under GNU timeout. That group is the job the shell controls: in the foreground, the
-//! command can read the terminal (a group of its own would be a background group, stopped by
-//! SIGTTIN at its first read, even for a password prompt on `/dev/tty` with stdin redirected);
-//! started in the background (`&`) and brought back with `fg`, the command comes to the
-//! foreground with it. Sharing the group means Ctrl-C and Ctrl-Z reach the command directly
+//! own, as under GNU timeout started from an interactive shell. That group is the job the shell
+//! controls: in the foreground, the command can read the terminal (a group of its own would be
+//! a background group, stopped by SIGTTIN at its first read, even for a password prompt on
+//! `/dev/tty` with stdin redirected); started in the background (`&`) and brought back with
+//! `fg`, the command comes to the foreground with it. Where the backend cannot find the
+//! descendants of a command in a shared group (macOS), it shares only when stdin is the
+//! terminal and timeout-run is in its foreground. Sharing the group means Ctrl-C and Ctrl-Z reach the command directly
 //! from the kernel, so timeout-run must not relay those (it tells them apart by si_code
 //! SI_KERNEL), and the tree is signalled pid by pid, never with `killpg` (the group holds
 //! timeout-run and maybe its parent shell). See docs/design.md.
 
 use std::ffi::CStr;
-use std::os::fd::{FromRawFd, OwnedFd, RawFd};
+use std::os::fd::{AsRawFd, FromRawFd, OwnedFd, RawFd};
 
 use crate::signal::Signal;
 
 /// timeout-run's controlling terminal.
 pub struct Terminal {
-    /// A descriptor of it: 0, 1 or 2, or `/dev/tty`'s.
-    fd: RawFd,
-    /// `/dev/tty`, opened when no standard descriptor is the terminal: keeps `fd` open.
-    _tty: Option<OwnedFd>,
+    /// Where to reach it: fd 0, 1 or 2, or `/dev/tty` (opened again each time it is needed:
+    /// held open, it would keep the terminal alive for whoever waits for it to close, such as
+    /// `ssh -t host 'nohup timeout-run ... &'`).
+    fd: Option<RawFd>,
     /// The settings at start, when timeout-run started in the foreground (a background job
     /// may see the shell's own line-editing settings).
     saved: Option<libc::termios>,
     group: libc::pid_t,
+}
+
+/// `/dev/tty`, the caller's controlling terminal, opened without becoming one.
+fn open_dev_tty() -> Option<OwnedFd> {
+    const DEV_TTY: &CStr = c"/dev/tty";
+    // SAFETY: open of a constant path; the result is checked before use.
+    let fd = unsafe {
+        libc::open(
+            DEV_TTY.as_ptr(),
+            libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
+        )
+    };
+    // SAFETY: a descriptor just opened, owned by nothing else.
+    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd) })
 }
 
 impl Terminal {
@@ -37,45 +53,41 @@ impl Terminal {
         // SAFETY: isatty and tcgetsid only query the descriptor; tcgetsid fails unless it is
         // the controlling terminal of the caller.
         let ours = |fd: RawFd| unsafe { libc::isatty(fd) == 1 && libc::tcgetsid(fd) == session };
-        let (fd, tty) = match [0, 1, 2].into_iter().find(|fd| ours(*fd)) {
-            Some(fd) => (fd, None),
-            None => {
-                const DEV_TTY: &CStr = c"/dev/tty";
-                // SAFETY: open of a constant path; the result is checked before use.
-                let fd = unsafe {
-                    libc::open(
-                        DEV_TTY.as_ptr(),
-                        libc::O_RDWR | libc::O_NOCTTY | libc::O_CLOEXEC,
-                    )
-                };
-                if fd < 0 {
-                    return None;
-                }
-                // SAFETY: a descriptor just opened, owned by nothing else.
-                let tty = unsafe { OwnedFd::from_raw_fd(fd) };
-                if !ours(fd) {
-                    return None;
-                }
-                (fd, Some(tty))
-            }
+        let fd = [0, 1, 2].into_iter().find(|fd| ours(*fd));
+        let tty = match fd {
+            Some(_) => None,
+            None => Some(open_dev_tty().filter(|tty| ours(tty.as_raw_fd()))?),
         };
+        let any = fd.or(tty.as_ref().map(|t| t.as_raw_fd()))?;
         // SAFETY: tcgetpgrp and tcgetattr only read state into locals.
         let saved = unsafe {
             let mut saved: libc::termios = std::mem::zeroed();
-            (libc::tcgetpgrp(fd) == group && libc::tcgetattr(fd, &mut saved) == 0).then_some(saved)
+            (libc::tcgetpgrp(any) == group && libc::tcgetattr(any, &mut saved) == 0)
+                .then_some(saved)
         };
-        Some(Terminal {
-            fd,
-            _tty: tty,
-            saved,
-            group,
-        })
+        Some(Terminal { fd, saved, group })
     }
 
-    /// Whether timeout-run's process group is the terminal's foreground group.
-    pub fn is_foreground(&self) -> bool {
+    /// Whether stdin is the terminal and timeout-run started in its foreground: the command
+    /// reads the terminal only if it shares timeout-run's group, whatever else is known.
+    pub fn stdin_in_foreground(&self) -> bool {
+        self.fd == Some(0) && self.saved.is_some()
+    }
+
+    /// Calls `f` with a descriptor of the terminal; `None` when it cannot be reached any more.
+    fn with_fd<R>(&self, f: impl FnOnce(RawFd) -> R) -> Option<R> {
+        match self.fd {
+            Some(fd) => Some(f(fd)),
+            None => open_dev_tty().map(|tty| f(tty.as_raw_fd())),
+        }
+    }
+
+    /// Whether timeout-run's process group is the terminal's foreground group; `None` when the
+    /// terminal is gone (hung up, or the session lost it).
+    pub fn foreground(&self) -> Option<bool> {
         // SAFETY: tcgetpgrp only queries the terminal.
-        unsafe { libc::tcgetpgrp(self.fd) == self.group }
+        let group = self.with_fd(|fd| unsafe { libc::tcgetpgrp(fd) })?;
+        (group > 0).then_some(group == self.group)
     }
 
     /// Gives the terminal back to timeout-run's group if the foreground group that the command
@@ -86,12 +98,11 @@ impl Terminal {
         let Some(saved) = &self.saved else {
             return;
         };
-        let fd = self.fd;
         // SAFETY: terminal ioctls on the terminal's descriptor with pointers to locals, and
         // sigprocmask on local sets. SIGTTOU is blocked meanwhile (the Linux backend's event
         // source blocks it anyway), so calling them from a background group stops neither
         // timeout-run nor the rest of its process group.
-        unsafe {
+        self.with_fd(|fd| unsafe {
             let mut ttou: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut ttou);
             libc::sigaddset(&mut ttou, libc::SIGTTOU);
@@ -105,7 +116,7 @@ impl Terminal {
                 libc::tcsetattr(fd, libc::TCSANOW, saved);
             }
             libc::sigprocmask(libc::SIG_SETMASK, &mask, std::ptr::null_mut());
-        }
+        });
     }
 }
 

@@ -35,9 +35,9 @@ pub struct Settings {
     pub idle_timeout: Option<Duration>,
     /// Heartbeat interval.
     pub heartbeat: Option<Duration>,
-    /// Whether the command shares timeout-run's process group, which is then the terminal's
-    /// foreground group: terminal-generated signals (Ctrl-C, Ctrl-Z) reached it already and
-    /// relaying them would deliver a second copy.
+    /// Whether the command shares timeout-run's process group, the job of the terminal's
+    /// shell: terminal-generated signals (Ctrl-C, Ctrl-Z) reached it already and relaying them
+    /// would deliver a second copy.
     pub shares_terminal_group: bool,
 }
 
@@ -381,17 +381,23 @@ impl Machine {
             // the command that made it, not timeout-run (as GNU timeout ignores SIGTTIN and
             // SIGTTOU): the deadline still runs, and `fg` resumes the command.
             if signal == Signal::TSTP {
-                if !relay {
+                if relay {
+                    actions.push(Action::Suspend { signal });
+                } else {
                     // The terminal stopped its foreground group only: the rest of the tree (a
                     // background job, a setsid'd daemon) is stopped by timeout-run, with
                     // SIGSTOP because the kernel discards a SIGTSTP sent to an orphaned process
-                    // group. The shell's SIGCONT at `fg`, relayed to the tree, resumes them.
-                    actions.push(Action::SendOutsideTerminalGroup {
-                        signal: Signal::STOP,
+                    // group. When timeout-run is resumed (`fg`), or was not stopped at all (its
+                    // own group is orphaned: a container's PID 1, `ssh -t host timeout-run`),
+                    // they are resumed too.
+                    let outside = |signal| Action::SendOutsideTerminalGroup {
+                        signal,
                         why: Why::Forward,
-                    });
+                    };
+                    actions.push(outside(Signal::STOP));
+                    actions.push(Action::Suspend { signal });
+                    actions.push(outside(Signal::CONT));
                 }
-                actions.push(Action::Suspend { signal });
             }
             return;
         }
@@ -1009,11 +1015,14 @@ mod tests {
         let suspend = Action::Suspend {
             signal: Signal::TSTP,
         };
-        let stop_the_rest = Action::SendOutsideTerminalGroup {
-            signal: Signal::STOP,
+        let outside = |signal| Action::SendOutsideTerminalGroup {
+            signal,
             why: Why::Forward,
         };
-        assert_eq!(m.handle(ctrl_z, at(10)), [stop_the_rest, suspend]);
+        assert_eq!(
+            m.handle(ctrl_z, at(10)),
+            [outside(Signal::STOP), suspend, outside(Signal::CONT)]
+        );
         let mut m = machine(settings());
         assert_eq!(
             m.handle(ctrl_z, at(10)),

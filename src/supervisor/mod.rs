@@ -74,7 +74,13 @@ impl<'a> Supervisor<'a> {
             env.push((DEADLINE_ENV.into(), clock::unix_seconds_string(wall).into()));
         }
 
-        let shares_terminal_group = self.terminal.is_some() || config.foreground;
+        // With a terminal, the command stays in the shell's job, timeout-run's group, unless the
+        // backend could then not find its descendants (macOS): there, only when it must read
+        // the terminal from the foreground.
+        let shares_terminal_group = config.foreground
+            || self.terminal.as_ref().is_some_and(|t| {
+                t.stdin_in_foreground() || crate::sys::finds_descendants_outside_group()
+            });
         let cgroup = self.make_cgroup(number)?;
         let name = config.command_name();
         let (mut relay, ends) = match config.idle_timeout {
@@ -192,15 +198,17 @@ impl<'a> Supervisor<'a> {
         let mut tree_gone = false;
         // A read or write of the terminal from the background stopped part of the job. The
         // shell's `fg` sends no SIGCONT to a job that still runs (timeout-run does, waiting for
-        // its deadline): timeout-run sends it when the job is in the foreground again.
-        let mut stopped_by_terminal = false;
+        // its deadline): timeout-run sends it when the job is in the foreground again, looking
+        // at growing intervals until then, or until a SIGCONT or the terminal's end makes the
+        // look pointless.
+        let mut terminal_look: Option<Duration> = None;
 
         while machine.phase() != Phase::Done {
             let relay_wakeup = relay.as_ref().and_then(|r| r.next_wakeup());
-            let terminal_look = stopped_by_terminal.then(|| Instant::now().add(TERMINAL_LOOK));
+            let terminal_look_at = terminal_look.map(|d| Instant::now().add(d));
             self.events.arm(earliest(
                 earliest(machine.next_wakeup(), relay_wakeup),
-                terminal_look,
+                terminal_look_at,
             ))?;
             let ready = match &relay {
                 Some(r) => self.events.wait(&r.interest())?,
@@ -236,9 +244,14 @@ impl<'a> Supervisor<'a> {
                             (false, None) => String::new(),
                         }
                     );
-                    stopped_by_terminal |= received.from_terminal
-                        && self.terminal.is_some()
-                        && [Signal::TTIN, Signal::TTOU].contains(&received.signal);
+                    if received.signal == Signal::CONT {
+                        terminal_look = None;
+                    } else if received.from_terminal
+                        && shares_terminal_group
+                        && [Signal::TTIN, Signal::TTOU].contains(&received.signal)
+                    {
+                        terminal_look = Some(TERMINAL_LOOK_FIRST);
+                    }
                     queue.push(Event::Signal {
                         signal: received.signal,
                         from_terminal: received.from_terminal,
@@ -365,20 +378,25 @@ impl<'a> Supervisor<'a> {
                     }
                 }
             }
-            if stopped_by_terminal
-                && machine.phase() != Phase::Done
-                && self.terminal.as_ref().is_some_and(Terminal::is_foreground)
-            {
-                stopped_by_terminal = false;
-                tracing::debug!(
-                    "in the foreground again: continuing what a read or write of the terminal \
-                     stopped in the background"
-                );
-                let resume = Action::Send {
-                    signal: Signal::CONT,
-                    why: Why::Forward,
-                };
-                self.execute(resume, false, &mut tree, &mut attempt, start, &name);
+            if let Some(interval) = terminal_look.filter(|_| machine.phase() != Phase::Done) {
+                match self.terminal.as_ref().and_then(Terminal::foreground) {
+                    Some(true) => {
+                        terminal_look = None;
+                        tracing::debug!(
+                            "in the foreground again: continuing what a read or write of the \
+                             terminal stopped in the background"
+                        );
+                        let resume = Action::Send {
+                            signal: Signal::CONT,
+                            why: Why::Forward,
+                        };
+                        self.execute(resume, false, &mut tree, &mut attempt, start, &name);
+                    }
+                    Some(false) => {
+                        terminal_look = Some((interval * 2).min(TERMINAL_LOOK_MAX));
+                    }
+                    None => terminal_look = None,
+                }
             }
         }
 
@@ -709,8 +727,10 @@ impl<'a> Supervisor<'a> {
 }
 
 /// How often timeout-run looks whether its job is in the terminal's foreground again, while a
-/// read or write of the terminal from the background keeps part of it stopped.
-const TERMINAL_LOOK: Duration = Duration::from_millis(100);
+/// read or write of the terminal from the background keeps part of it stopped: after 100 ms,
+/// then at doubling intervals up to 1 s (`fg` resumes the command within that).
+const TERMINAL_LOOK_FIRST: Duration = Duration::from_millis(100);
+const TERMINAL_LOOK_MAX: Duration = Duration::from_secs(1);
 
 /// How long `--on-timeout` may run: the grace period, at least 1 s (10 s with `--no-kill`).
 pub fn hook_bound(config: &Config) -> Duration {

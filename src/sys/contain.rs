@@ -16,7 +16,7 @@ use crate::sys::spawn::CgroupTarget;
 pub enum Mechanism {
     Cgroup,
     ProcessGroup,
-    /// The command shares timeout-run's process group (the terminal's foreground group), so
+    /// The command shares timeout-run's process group (the job of the terminal's shell), so
     /// the group cannot be signalled as a whole: every descendant is signalled by pid.
     SharedGroup,
     Child,

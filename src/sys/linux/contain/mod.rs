@@ -144,8 +144,11 @@ impl Tree {
         };
         let own_group = nix::unistd::getpgrp().as_raw();
         let reached = self.reached.entry(signal.raw()).or_default();
-        if scope == Scope::Everyone {
-            // Each full pass reaches everyone again (a repeated SIGKILL, a relayed USR1).
+        if scope == Scope::Everyone
+            || (scope == Scope::OutsideOwnGroup && [Signal::STOP, Signal::CONT].contains(&signal))
+        {
+            // Each full pass reaches everyone again (a repeated SIGKILL, a relayed USR1), and
+            // so does each Ctrl-Z (its SIGSTOP) and what resumes from it.
             reached.clear();
         }
         let outside = |d: &Descendant| scope != Scope::OutsideOwnGroup || d.pgid != own_group;

@@ -481,6 +481,38 @@ fn ctrl_z_in_an_orphaned_group_leaves_nothing_stopped() {
 }
 
 #[test]
+fn a_hangup_sent_to_timeout_run_alone_reaches_the_command() {
+    // timeout-run leads the pane's session (`exec`): when the terminal goes away, the kernel
+    // sends SIGHUP to it alone, and it must pass it on to the rest of the job.
+    let test = "a_hangup_sent_to_timeout_run_alone_reaches_the_command";
+    let Some(t) = Tmux::start(test) else {
+        return;
+    };
+    let dir = tempdir();
+    let got = dir.path().join("got");
+    let script = "import signal, sys, time\n\
+                  signal.signal(signal.SIGHUP, lambda *a: (open(sys.argv[1], \"w\").close(), \
+                  sys.exit(0)))\n\
+                  print(\"ready\", flush=True)\n\
+                  time.sleep(100)";
+    t.line(&format!(
+        "exec {} 60 python3 -c '{script}' {}",
+        bin(),
+        got.display()
+    ));
+    t.wait_for_line("ready");
+    let _ = t.tmux(&["kill-server"]).status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !got.exists() {
+        assert!(
+            Instant::now() < deadline,
+            "the command never heard the hang-up"
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
 fn terminal_settings_are_restored() {
     let Some(t) = Tmux::start("terminal_settings_are_restored") else {
         return;

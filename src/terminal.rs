@@ -120,6 +120,13 @@ impl Terminal {
     }
 }
 
+/// Whether `pid` is another process of timeout-run's own process group: a signal it sends to
+/// "its group" (`kill(0, SIGTSTP)`, as vim and less do for Ctrl-Z) reached the command too.
+pub fn in_own_group(pid: i32) -> bool {
+    // SAFETY: getpid, getpgid and getpgrp only query process state.
+    unsafe { pid != libc::getpid() && libc::getpgid(pid) == libc::getpgrp() }
+}
+
 /// Whether stderr is a terminal (a person may be reading it).
 pub fn stderr_is_terminal() -> bool {
     // SAFETY: isatty only queries the descriptor.

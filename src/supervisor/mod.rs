@@ -202,6 +202,8 @@ impl<'a> Supervisor<'a> {
         // at growing intervals until then, or until a SIGCONT or the terminal's end makes the
         // look pointless.
         let mut terminal_look: Option<Duration> = None;
+        // Whether the SIGHUP received came from the terminal.
+        let mut hangup_from_terminal: Option<bool> = None;
 
         while machine.phase() != Phase::Done {
             let relay_wakeup = relay.as_ref().and_then(|r| r.next_wakeup());
@@ -244,6 +246,28 @@ impl<'a> Supervisor<'a> {
                             (false, None) => String::new(),
                         }
                     );
+                    let mut from_terminal = received.from_terminal;
+                    // A program of the job stopping its whole group (vim's and less's Ctrl-Z:
+                    // `kill(0, SIGTSTP)` once they have put the terminal back) stopped the
+                    // command already, as the terminal's Ctrl-Z does.
+                    if received.signal == Signal::TSTP
+                        && shares_terminal_group
+                        && received.sender.is_some_and(terminal::in_own_group)
+                    {
+                        from_terminal = true;
+                    }
+                    // One hang-up comes twice: from the shell passing it on to its jobs, and
+                    // from the kernel when the shell, the session leader, exits. The second
+                    // copy is the same hang-up, not a second SIGHUP that insists.
+                    if received.signal == Signal::HUP {
+                        if hangup_from_terminal.is_some_and(|t| t != from_terminal) {
+                            tracing::debug!(
+                                "received SIGHUP again, from the other side of one hang-up"
+                            );
+                            continue;
+                        }
+                        hangup_from_terminal = Some(from_terminal);
+                    }
                     if received.signal == Signal::CONT {
                         terminal_look = None;
                     } else if received.from_terminal
@@ -254,7 +278,7 @@ impl<'a> Supervisor<'a> {
                     }
                     queue.push(Event::Signal {
                         signal: received.signal,
-                        from_terminal: received.from_terminal,
+                        from_terminal,
                     });
                 }
             }

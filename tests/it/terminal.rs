@@ -513,6 +513,72 @@ fn a_hangup_sent_to_timeout_run_alone_reaches_the_command() {
 }
 
 #[test]
+fn a_program_stopping_its_own_group_suspends_the_job() {
+    // vim's and less's Ctrl-Z: the program puts the terminal back, then sends SIGTSTP to its
+    // whole process group. The shell must see the job stopped, and `fg` resume it.
+    let test = "a_program_stopping_its_own_group_suspends_the_job";
+    if crate::util::linux_backend_only(
+        test,
+        "the command shares the job only where its descendants can be found outside it",
+    ) {
+        return;
+    }
+    let Some(t) = Tmux::start(test) else {
+        return;
+    };
+    let script = "import os, signal\n\
+                  os.kill(0, signal.SIGTSTP)\n\
+                  print(\"resumed\", flush=True)";
+    t.line(&format!("{} 30 python3 -c '{script}'", bin()));
+    t.wait_for_text("Stopped");
+    t.line("fg");
+    t.wait_for_line("resumed");
+    t.line("echo st=$?");
+    t.wait_for_text("st=0");
+}
+
+#[test]
+fn one_hangup_delivered_twice_still_gets_the_grace_period() {
+    // Closing the terminal: bash passes SIGHUP on to its job, then the kernel sends the
+    // foreground group SIGHUP when bash exits. That is one hang-up, not a second SIGHUP that
+    // means "kill now": the command gets its grace period to clean up.
+    let test = "one_hangup_delivered_twice_still_gets_the_grace_period";
+    let Some(t) = Tmux::start(test) else {
+        return;
+    };
+    let dir = tempdir();
+    let log = dir.path().join("log");
+    let script = "import signal, sys, time\n\
+                  def on_hup(*a):\n\
+                  \x20   open(sys.argv[1], \"a\").write(\"got\\n\")\n\
+                  \x20   time.sleep(1)\n\
+                  \x20   open(sys.argv[1], \"a\").write(\"done\\n\")\n\
+                  \x20   sys.exit(0)\n\
+                  signal.signal(signal.SIGHUP, on_hup)\n\
+                  print(\"ready\", flush=True)\n\
+                  time.sleep(100)";
+    t.line(&format!(
+        "{} -g 5 30 python3 -c '{script}' {}",
+        bin(),
+        log.display()
+    ));
+    t.wait_for_line("ready");
+    let _ = t.tmux(&["kill-server"]).status();
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !std::fs::read_to_string(&log)
+        .unwrap_or_default()
+        .contains("done")
+    {
+        assert!(
+            Instant::now() < deadline,
+            "the cleanup was cut short: {:?}",
+            std::fs::read_to_string(&log)
+        );
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
+#[test]
 fn terminal_settings_are_restored() {
     let Some(t) = Tmux::start("terminal_settings_are_restored") else {
         return;

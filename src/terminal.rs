@@ -120,11 +120,26 @@ impl Terminal {
     }
 }
 
-/// Whether `pid` is another process of timeout-run's own process group: a signal it sends to
-/// "its group" (`kill(0, SIGTSTP)`, as vim and less do for Ctrl-Z) reached the command too.
-pub fn in_own_group(pid: i32) -> bool {
-    // SAFETY: getpid, getpgid and getpgrp only query process state.
-    unsafe { pid != libc::getpid() && libc::getpgid(pid) == libc::getpgrp() }
+/// Whether a signal timeout-run received reached its whole process group (the job, which the
+/// command shares), so that it must not be relayed there again:
+/// - one the terminal sent (Ctrl-C, Ctrl-Z, a background read), except a hang-up when
+///   timeout-run leads the session: the kernel sends that to the session leader alone (a
+///   SIGHUP from the kernel to a process that does not lead its session is the foreground
+///   group's, sent when the session leader exited);
+/// - a SIGTSTP from another process of the group: vim and less, on Ctrl-Z, put the terminal
+///   back and stop their whole group (`kill(0, SIGTSTP)`).
+pub fn heard_by_the_group(signal: Signal, from_terminal: bool, sender: Option<i32>) -> bool {
+    // SAFETY: getsid, getpid, getpgid and getpgrp only query process state.
+    unsafe {
+        if from_terminal {
+            signal != Signal::HUP || libc::getsid(0) != libc::getpid()
+        } else {
+            signal == Signal::TSTP
+                && sender.is_some_and(|pid| {
+                    pid != libc::getpid() && libc::getpgid(pid) == libc::getpgrp()
+                })
+        }
+    }
 }
 
 /// Whether stderr is a terminal (a person may be reading it).

@@ -246,16 +246,11 @@ impl<'a> Supervisor<'a> {
                             (false, None) => String::new(),
                         }
                     );
-                    let mut from_terminal = received.from_terminal;
-                    // A program of the job stopping its whole group (vim's and less's Ctrl-Z:
-                    // `kill(0, SIGTSTP)` once they have put the terminal back) stopped the
-                    // command already, as the terminal's Ctrl-Z does.
-                    if received.signal == Signal::TSTP
-                        && shares_terminal_group
-                        && received.sender.is_some_and(terminal::in_own_group)
-                    {
-                        from_terminal = true;
-                    }
+                    let from_terminal = terminal::heard_by_the_group(
+                        received.signal,
+                        received.from_terminal,
+                        received.sender,
+                    );
                     // One hang-up comes twice: from the shell passing it on to its jobs, and
                     // from the kernel when the shell, the session leader, exits. The second
                     // copy is the same hang-up, not a second SIGHUP that insists.
@@ -270,7 +265,7 @@ impl<'a> Supervisor<'a> {
                     }
                     if received.signal == Signal::CONT {
                         terminal_look = None;
-                    } else if received.from_terminal
+                    } else if from_terminal
                         && shares_terminal_group
                         && [Signal::TTIN, Signal::TTOU].contains(&received.signal)
                     {

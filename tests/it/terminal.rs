@@ -145,10 +145,7 @@ fn command_reads_the_terminal_with_every_standard_descriptor_redirected() {
     // A password prompt on /dev/tty (ssh, sudo, gpg) while stdin, stdout and stderr go
     // elsewhere: the command is still in the foreground job, as under GNU timeout.
     let test = "command_reads_the_terminal_with_every_standard_descriptor_redirected";
-    if crate::util::linux_backend_only(
-        test,
-        "the command shares the job only where its descendants can be found outside it",
-    ) {
+    if crate::util::linux_backend_only(test, SHARES_THE_JOB) {
         return;
     }
     let Some(t) = Tmux::start(test) else {
@@ -168,12 +165,29 @@ fn command_reads_the_terminal_with_every_standard_descriptor_redirected() {
     assert_eq!(std::fs::read_to_string(&out).unwrap(), "got=hello\n");
 }
 
+/// Why a test needs the Linux backend: the command shares the shell's job only where its
+/// descendants can be found outside timeout-run's group (not on macOS).
+const SHARES_THE_JOB: &str =
+    "the command shares the job only where its descendants can be found outside it";
+
+/// Why a test needs the Linux backend: it signals processes outside the terminal's group.
+const OUTSIDE_THE_GROUP: &str =
+    "processes outside the terminal's group are found only by the /proc walk";
+
+/// Polls `ready` every 20 ms for at most 10 s; fails with `failure()` when it never holds.
+fn wait_until(mut ready: impl FnMut() -> bool, failure: impl Fn() -> String) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while !ready() {
+        assert!(Instant::now() < deadline, "waited 10 s: {}", failure());
+        thread::sleep(Duration::from_millis(20));
+    }
+}
+
 /// Waits (at most 10 s) until a process named `name` with `marker` in its command line is
 /// stopped (`stopped`), or is there and not stopped.
 fn wait_until_stopped(name: &str, marker: &str, stopped: bool) {
-    let deadline = Instant::now() + Duration::from_secs(10);
-    loop {
-        let found = processes_named(name, marker).into_iter().any(|p| {
+    let in_state = || {
+        processes_named(name, marker).into_iter().any(|p| {
             std::fs::read_to_string(format!("/proc/{p}/stat"))
                 .ok()
                 .and_then(|s| {
@@ -181,16 +195,11 @@ fn wait_until_stopped(name: &str, marker: &str, stopped: bool) {
                         .map(|(_, rest)| rest.trim_start().starts_with('T') == stopped)
                 })
                 .unwrap_or(false)
-        });
-        if found {
-            return;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "no {name} {marker} (stopped: {stopped}) within 10 s"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
+        })
+    };
+    wait_until(in_state, || {
+        format!("no {name} {marker} (stopped: {stopped})")
+    });
 }
 
 #[test]
@@ -199,10 +208,7 @@ fn a_background_read_of_the_terminal_stops_the_command_until_fg() {
     // background and is stopped by SIGTTIN; timeout-run is not (its deadline still runs), so the
     // shell's `fg` sends no SIGCONT, and timeout-run sends it once the job is in the foreground.
     let test = "a_background_read_of_the_terminal_stops_the_command_until_fg";
-    if crate::util::linux_backend_only(
-        test,
-        "the command shares the job only where its descendants can be found outside it",
-    ) {
+    if crate::util::linux_backend_only(test, SHARES_THE_JOB) {
         return;
     }
     let Some(t) = Tmux::start(test) else {
@@ -278,7 +284,7 @@ fn ctrl_c_reaches_the_command_once_and_twice_kills_at_once() {
 fn ctrl_c_reaches_every_process_of_the_tree_once_and_the_wait_is_explained() {
     if crate::util::linux_backend_only(
         "ctrl_c_reaches_every_process_of_the_tree_once_and_the_wait_is_explained",
-        "processes outside the terminal's group are found only by the /proc walk",
+        OUTSIDE_THE_GROUP,
     ) {
         return;
     }
@@ -392,7 +398,7 @@ fn ctrl_z_suspends_the_whole_tree_and_fg_resumes_it() {
     // from the terminal, timeout-run stops it, and the shell's `fg` resumes it.
     if crate::util::linux_backend_only(
         "ctrl_z_suspends_the_whole_tree_and_fg_resumes_it",
-        "processes outside the terminal's group are found only by the /proc walk",
+        OUTSIDE_THE_GROUP,
     ) {
         return;
     }
@@ -432,10 +438,7 @@ fn ctrl_z_in_an_orphaned_group_leaves_nothing_stopped() {
     // discards the terminal's SIGTSTP and nobody will ever send SIGCONT. The daemon it stopped
     // for the Ctrl-Z must be resumed at once.
     let test = "ctrl_z_in_an_orphaned_group_leaves_nothing_stopped";
-    if crate::util::linux_backend_only(
-        test,
-        "processes outside the terminal's group are found only by the /proc walk",
-    ) {
+    if crate::util::linux_backend_only(test, OUTSIDE_THE_GROUP) {
         return;
     }
     let Some(t) = Tmux::start(test) else {
@@ -454,15 +457,10 @@ fn ctrl_z_in_an_orphaned_group_leaves_nothing_stopped() {
     wait_until_stopped("sh", &marker, false);
     t.key("C-z");
     let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !read_log().contains("resumed") {
-        assert!(
-            Instant::now() < deadline,
-            "no Ctrl-Z handled:\n{}",
-            read_log()
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        || read_log().contains("resumed"),
+        || format!("no Ctrl-Z handled:\n{}", read_log()),
+    );
     let text = read_log();
     let stop = text
         .find("sending signal STOP")
@@ -502,14 +500,10 @@ fn a_hangup_sent_to_timeout_run_alone_reaches_the_command() {
     ));
     t.wait_for_line("ready");
     let _ = t.tmux(&["kill-server"]).status();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !got.exists() {
-        assert!(
-            Instant::now() < deadline,
-            "the command never heard the hang-up"
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
+    wait_until(
+        || got.exists(),
+        || "the command never heard the hang-up".into(),
+    );
 }
 
 #[test]
@@ -517,10 +511,7 @@ fn a_program_stopping_its_own_group_suspends_the_job() {
     // vim's and less's Ctrl-Z: the program puts the terminal back, then sends SIGTSTP to its
     // whole process group. The shell must see the job stopped, and `fg` resume it.
     let test = "a_program_stopping_its_own_group_suspends_the_job";
-    if crate::util::linux_backend_only(
-        test,
-        "the command shares the job only where its descendants can be found outside it",
-    ) {
+    if crate::util::linux_backend_only(test, SHARES_THE_JOB) {
         return;
     }
     let Some(t) = Tmux::start(test) else {
@@ -564,18 +555,11 @@ fn one_hangup_delivered_twice_still_gets_the_grace_period() {
     ));
     t.wait_for_line("ready");
     let _ = t.tmux(&["kill-server"]).status();
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while !std::fs::read_to_string(&log)
-        .unwrap_or_default()
-        .contains("done")
-    {
-        assert!(
-            Instant::now() < deadline,
-            "the cleanup was cut short: {:?}",
-            std::fs::read_to_string(&log)
-        );
-        thread::sleep(Duration::from_millis(20));
-    }
+    let read_log = || std::fs::read_to_string(&log).unwrap_or_default();
+    wait_until(
+        || read_log().contains("done"),
+        || format!("the cleanup was cut short: {:?}", read_log()),
+    );
 }
 
 #[test]

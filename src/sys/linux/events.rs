@@ -169,19 +169,11 @@ impl EventSource {
                 continue;
             }
             let code = info.ssi_code;
-            // A terminal's hang-up is sent to the session leader alone: when that is
-            // timeout-run, the rest of the job did not hear it. (A SIGHUP from the kernel to a
-            // process that does not lead its session is the foreground group's, sent when the
-            // session leader exited.)
-            let hangup_to_leader = signal.raw() == libc::SIGHUP
-                // SAFETY: getsid and getpid only query the calling process.
-                && unsafe { libc::getsid(0) == libc::getpid() };
             out.push(Received {
                 signal,
                 // The kernel sends other signals too (timers, resource limits): only these come
                 // from a terminal's line discipline.
                 from_terminal: code == libc::SI_KERNEL
-                    && !hangup_to_leader
                     && [
                         libc::SIGINT,
                         libc::SIGQUIT,

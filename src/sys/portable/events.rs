@@ -207,12 +207,7 @@ impl EventSource {
             let Some(signal) = Signal::from_raw(number) else {
                 continue;
             };
-            // A terminal's hang-up is sent to the session leader alone: when that is
-            // timeout-run, the rest of the job did not hear it.
-            let hangup_to_leader = number == libc::SIGHUP
-                // SAFETY: getsid and getpid only query the calling process.
-                && unsafe { libc::getsid(0) == libc::getpid() };
-            let from_terminal = from_kernel(code, pid) && !hangup_to_leader;
+            let from_terminal = from_kernel(code, pid);
             out.push(Received {
                 signal,
                 from_terminal,

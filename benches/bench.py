@@ -9,7 +9,11 @@ machine noise hits both alike. Medians are reported, with the ratio timeout-run 
 """
 
 import argparse
+import json
 import os
+import re
+import signal
+import tempfile
 import shutil
 import statistics
 import subprocess
@@ -120,6 +124,49 @@ def tree_stop(tools, n):
     return out
 
 
+def census(binary, modes, n):
+    """What the tree at a timeout costs (SPEC section 11): the same 300 processes, timed out
+    by SIGALRM once they are all running, with --report so that the tree is recorded. The
+    figures are timeout-run's own debug line: wall time, and CPU time of all its threads
+    (which a busy machine cannot stretch)."""
+    out = {}
+    env = dict(os.environ, TIMEOUT_RUN_LOG="timeout_run=debug")
+    line = re.compile(r"read (\d+) processes in ([\d.]+)ms \(CPU time ([\d.]+)ms\)")
+    for mode in modes:
+        wall, cpu, counts = [], [], set()
+        for _ in range(n):
+            with tempfile.TemporaryDirectory() as tmp:
+                report = os.path.join(tmp, "r.json")
+                p = subprocess.Popen([binary, "--contain", mode, "--report", report, "-g", "5",
+                                      "60", "sh", "-c", TREE], env=env,
+                                     stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+                p.stdout.readline()
+                time.sleep(0.2)
+                p.send_signal(signal.SIGALRM)
+                _, err = p.communicate(timeout=60)
+                found = line.search(err)
+                if found is None:
+                    sys.exit(f"no census line from timeout-run --contain {mode}:\n{err}")
+                counts.add(len(json.load(open(report))["tree_at_timeout"]))
+                wall.append(float(found.group(2)))
+                cpu.append(float(found.group(3)))
+            subprocess.run(["pkill", "-KILL", "-x", "-f", "sleep 1000"])
+            time.sleep(0.2)
+        out[mode] = (statistics.median(wall), statistics.median(cpu), sorted(counts))
+    return out
+
+
+def print_census(binary, n):
+    modes = ["cgroup", "group"] if cgroup2_dir() and os.geteuid() == 0 else ["group"]
+    c = census(binary, modes, n)
+    print("the tree at a timeout, 300 processes (50 setsid'd), median of "
+          f"{n} (delays the stop signal):")
+    for mode, (wall, cpu, counts) in c.items():
+        print(f"  --contain {mode:7} {wall:6.2f} ms wall, {cpu:6.2f} ms CPU "
+              f"({cpu * 1000 / max(counts):.0f} us per process; recorded: {counts})")
+    print()
+
+
 def cgroup2_dir():
     """This process's cgroup directory in the v2 hierarchy, or None."""
     try:
@@ -219,7 +266,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--bin", default=os.path.join(ROOT, "target/release/timeout-run"))
     ap.add_argument("--quick", action="store_true")
-    ap.add_argument("--only", choices=["tree", "startup", "relay"],
+    ap.add_argument("--only", choices=["tree", "startup", "relay", "census"],
                     help="measure one figure only")
     ap.add_argument("--extra", action="append", default=[], metavar="LABEL=PATH",
                     help="another timeout-run build (e.g. a static one) for the start-up figure")
@@ -238,6 +285,9 @@ def main():
         return
     if args.only == "relay":
         print_relay(args)
+        return
+    if args.only == "census":
+        print_census(args.bin, 10)
         return
     print(f"# timeout-run vs GNU timeout ({subprocess.run([gnu, '--version'], capture_output=True, text=True).stdout.splitlines()[0]})")
     print(f"# {os.cpu_count()} CPUs, {n} start-up runs each, interleaved\n")
@@ -258,6 +308,8 @@ def main():
     print()
 
     print_tree(tools, 3 if args.quick else 5)
+
+    print_census(args.bin, 3 if args.quick else 10)
 
     print_relay(args)
 

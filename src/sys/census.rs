@@ -35,6 +35,18 @@ pub fn take(pids: &[i32]) -> Vec<Process> {
     }
 }
 
+/// The CPU time timeout-run has used so far, all its threads together (zero if unknown).
+pub fn cpu_time() -> std::time::Duration {
+    use nix::sys::resource::{UsageWho, getrusage};
+    getrusage(UsageWho::RUSAGE_SELF).map_or(std::time::Duration::ZERO, |u| {
+        let micros = |t: nix::sys::time::TimeVal| {
+            std::time::Duration::from_secs(t.tv_sec().max(0) as u64)
+                + std::time::Duration::from_micros(t.tv_usec().max(0) as u64)
+        };
+        micros(u.user_time()) + micros(u.system_time())
+    })
+}
+
 /// The processes as an indented tree, one line each, children under their parent:
 /// `4242 sleeping in do_wait, cpu 0.01s, 3.2 MiB, up 5.0s: sh -c make`.
 pub fn render(processes: &[Process]) -> Vec<String> {

@@ -169,8 +169,9 @@ impl ProcDir {
         .map(ProcDir)
     }
 
-    /// The bytes of the file `name` in the directory, read into `buf` (emptied first).
-    fn read(&self, name: &str, buf: &mut Vec<u8>) -> bool {
+    /// The bytes of the file `name` in the directory, read into `buf` (emptied first), or its
+    /// first `max` bytes or more when it is longer.
+    fn read(&self, name: &str, max: usize, buf: &mut Vec<u8>) -> bool {
         use nix::fcntl::OFlag;
         buf.clear();
         let Ok(fd) = nix::fcntl::openat(
@@ -181,8 +182,10 @@ impl ProcDir {
         ) else {
             return false;
         };
-        // Plain reads until end of file: `read_to_end` would first ask for the size and the
-        // position (two more system calls per file, for a size /proc reports as 0).
+        // Plain reads: `read_to_end` would first ask for the size and the position (two more
+        // system calls per file, for a size /proc reports as 0). These files answer a read with
+        // all they have, up to the size asked, so an answer shorter than that is the end: no
+        // read is spent to hear "end of file".
         loop {
             if buf.len() == buf.capacity() {
                 buf.reserve(4096);
@@ -203,6 +206,9 @@ impl ProcDir {
                 n if n > 0 => {
                     // SAFETY: the kernel initialised `n` bytes after `len`.
                     unsafe { buf.set_len(len + n as usize) };
+                    if (n as usize) < spare || buf.len() >= max {
+                        return true;
+                    }
                 }
                 _ if io::Error::last_os_error().kind() == io::ErrorKind::Interrupted => {}
                 _ => return false,
@@ -212,7 +218,7 @@ impl ProcDir {
 
     /// As [`stat`] does.
     pub fn stat(&self, pid: i32, buf: &mut Vec<u8>) -> Option<Stat> {
-        self.read("stat", buf)
+        self.read("stat", usize::MAX, buf)
             .then(|| parse_stat(pid, &String::from_utf8_lossy(buf)))
             .flatten()
     }
@@ -220,7 +226,7 @@ impl ProcDir {
     /// What the process waits in: a kernel function name, or empty when it is running or the
     /// kernel does not say.
     pub fn wchan(&self, buf: &mut Vec<u8>) -> String {
-        if !self.read("wchan", buf) || buf.as_slice() == b"0" {
+        if !self.read("wchan", usize::MAX, buf) || buf.as_slice() == b"0" {
             return String::new();
         }
         String::from_utf8_lossy(buf).into_owned()
@@ -229,7 +235,7 @@ impl ProcDir {
     /// The command line, arguments separated by spaces, at most `limit` bytes (cut on a
     /// character boundary, with `...`); empty for a zombie or a kernel thread.
     pub fn cmdline(&self, limit: usize, buf: &mut Vec<u8>) -> String {
-        if !self.read("cmdline", buf) {
+        if !self.read("cmdline", limit + 1, buf) {
             return String::new();
         }
         command_line(buf, limit)
@@ -280,5 +286,34 @@ mod tests {
         assert!(!full.is_empty());
         let short = dir.cmdline(5, &mut buf);
         assert!(short.len() <= 8 && short.ends_with("..."), "{short}");
+    }
+
+    /// A command line longer than one read comes whole when asked for whole, and cut at the
+    /// limit when not.
+    #[test]
+    fn long_command_lines_take_several_reads() {
+        let long = "x".repeat(10_000);
+        let mut child = std::process::Command::new("sh")
+            .args(["-c", "read _", &long])
+            .stdin(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let dir = ProcDir::open(child.id() as i32).unwrap();
+        let mut buf = Vec::new();
+        // The child may not have exec'd yet: its command line is then this test's.
+        let mut full = dir.cmdline(100_000, &mut buf);
+        for _ in 0..1000 {
+            if full.ends_with(&long) {
+                break;
+            }
+            std::thread::sleep(std::time::Duration::from_millis(5));
+            full = dir.cmdline(100_000, &mut buf);
+        }
+        let cut = dir.cmdline(6_000, &mut buf);
+        drop(child.stdin.take());
+        child.wait().unwrap();
+        assert_eq!(full, format!("sh -c read _ {long}"));
+        assert_eq!(cut.len(), 6_003, "{}", &cut[..40]);
+        assert!(cut.starts_with("sh -c read _ xxx") && cut.ends_with("x..."));
     }
 }

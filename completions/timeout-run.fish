@@ -1,6 +1,6 @@
 complete -c timeout-run -s t -l timeout -d 'Wall-clock limit for the command (0: none)' -r
 complete -c timeout-run -l deadline -d 'Absolute end time, RFC 3339 (e.g. 2026-11-22T18:00:00Z); a past time times out at once' -r
-complete -c timeout-run -s s -l signal -d 'Signal sent to the command\'s tree when the time is up' -r -f -a "HUP\t'SIGHUP (1)'
+complete -c timeout-run -s s -l signal -d 'Signal sent to the command\'s tree when the time is up [default: TERM]' -r -f -a "HUP\t'SIGHUP (1)'
 INT\t'SIGINT (2)'
 QUIT\t'SIGQUIT (3)'
 ILL\t'SIGILL (4)'
@@ -64,17 +64,17 @@ RTMAX\t'SIGRTMAX'
 29\t'SIGIO'
 30\t'SIGPWR'
 31\t'SIGSYS'"
-complete -c timeout-run -s g -s k -l grace -l kill-after -d 'Time between the stop signal and SIGKILL (0: SIGKILL right after the stop signal)' -r
-complete -c timeout-run -l contain -d 'How to hold the command\'s process tree' -r -f -a "auto\t'A cgroup when one can be created, otherwise the process group'
+complete -c timeout-run -s g -s k -l grace -l kill-after -d 'Time between the stop signal and SIGKILL (0: SIGKILL right after the stop signal) [default: 10s]' -r
+complete -c timeout-run -l contain -d 'How to hold the command\'s process tree [default: auto]' -r -f -a "auto\t'A cgroup when one can be created, otherwise the process group'
 cgroup\t'A cgroup v2 of its own; fail (125) when none can be created'
 group\t'Child subreaper, process group and a /proc walk (no cgroup)'"
-complete -c timeout-run -l leftovers -d 'What to do with descendants still running when the command exits on its own' -r -f -a "kill\t'Stop them: stop signal, grace period, SIGKILL'
+complete -c timeout-run -l leftovers -d 'What to do with descendants still alive when the command exits on its own [default: kill]' -r -f -a "kill\t'Stop them: stop signal, grace period, SIGKILL'
 wait\t'Wait for them, within the deadline'
 keep\t'Leave them running (GNU timeout\'s behaviour)'"
 complete -c timeout-run -l idle-timeout -d 'Stop the command if it writes nothing to stdout or stderr for this long (a file, pipe or terminal is watched, not relayed: other writers to it count as output; a socket or a device such as /dev/null is relayed through a pipe)' -r
-complete -c timeout-run -l retries -d 'Run the command again after a failed attempt, up to N more times' -r
-complete -c timeout-run -l retry-delay -d 'Pause between attempts' -r
-complete -c timeout-run -l retry-on -d 'Which failures are retried' -r -f -a "any\t'Any failure: a time-out, a non-zero exit, a death by signal'
+complete -c timeout-run -l retries -d 'Run the command again after a failed attempt, up to N more times [default: 0]' -r
+complete -c timeout-run -l retry-delay -d 'Pause between attempts [default: 1s]' -r
+complete -c timeout-run -l retry-on -d 'Which failures are retried [default: any]' -r -f -a "any\t'Any failure: a time-out, a non-zero exit, a death by signal'
 timeout\t'Only time-outs (deadline or idle)'
 error\t'Only failures that are not time-outs'"
 complete -c timeout-run -l heartbeat -d 'Print a progress line on stderr at this interval' -r

@@ -198,11 +198,11 @@ impl Config {
             return Err(ConfigError::MissingCommand);
         }
 
-        let stop_signal: Signal = cli.signal.parse()?;
+        let stop_signal: Signal = cli.signal.as_deref().unwrap_or("TERM").parse()?;
         let grace = if cli.no_kill {
             None
         } else {
-            Some(duration::parse(&cli.grace)?)
+            Some(duration::parse(cli.grace.as_deref().unwrap_or("10s"))?)
         };
         // A nested timeout-run plans to have ended its whole stop sequence by the outer
         // deadline, so the script around it can still act on its 124: it stops its command a
@@ -237,7 +237,7 @@ impl Config {
         let idle_timeout = optional(&cli.idle_timeout)?;
         // A heartbeat more often than every millisecond would be a flood, not a sign of life.
         let heartbeat = optional(&cli.heartbeat)?.map(|d| d.max(Duration::from_millis(1)));
-        let retry_delay = duration::parse(&cli.retry_delay)?;
+        let retry_delay = duration::parse(cli.retry_delay.as_deref().unwrap_or("1s"))?;
         let verbosity = match (cli.quiet, cli.verbose) {
             (true, _) => Verbosity::Quiet,
             (false, 0) => Verbosity::Normal,
@@ -255,24 +255,24 @@ impl Config {
             preserve_status: cli.preserve_status,
             foreground: cli.foreground,
             contain: match cli.contain {
-                ContainArg::Auto => Contain::Auto,
-                ContainArg::Cgroup => Contain::Cgroup,
-                ContainArg::Group => Contain::Group,
+                None | Some(ContainArg::Auto) => Contain::Auto,
+                Some(ContainArg::Cgroup) => Contain::Cgroup,
+                Some(ContainArg::Group) => Contain::Group,
             },
             // --foreground leaves the tree alone, as GNU timeout does.
             leftovers: match cli.leftovers {
                 _ if cli.foreground => Leftovers::Keep,
-                LeftoversArg::Kill => Leftovers::Kill,
-                LeftoversArg::Wait => Leftovers::Wait,
-                LeftoversArg::Keep => Leftovers::Keep,
+                None | Some(LeftoversArg::Kill) => Leftovers::Kill,
+                Some(LeftoversArg::Wait) => Leftovers::Wait,
+                Some(LeftoversArg::Keep) => Leftovers::Keep,
             },
             idle_timeout,
-            retries: cli.retries,
+            retries: cli.retries.unwrap_or(0),
             retry_delay,
             retry_on: match cli.retry_on {
-                RetryOnArg::Any => RetryOn::Any,
-                RetryOnArg::Timeout => RetryOn::Timeout,
-                RetryOnArg::Error => RetryOn::Error,
+                None | Some(RetryOnArg::Any) => RetryOn::Any,
+                Some(RetryOnArg::Timeout) => RetryOn::Timeout,
+                Some(RetryOnArg::Error) => RetryOn::Error,
             },
             heartbeat,
             on_timeout: cli.on_timeout.filter(|c| !c.is_empty()),
@@ -316,6 +316,39 @@ mod tests {
 
     fn command(cfg: &Config) -> Vec<&str> {
         cfg.command.iter().map(|s| s.to_str().unwrap()).collect()
+    }
+
+    /// The options left out get the defaults that `--help` names.
+    #[test]
+    fn defaults_are_the_ones_the_help_names() {
+        let cfg = parse(&["5", "x"]).unwrap();
+        assert_eq!(cfg.stop_signal, Signal::TERM);
+        assert_eq!(cfg.grace, Some(Duration::from_secs(10)));
+        assert_eq!(cfg.contain, Contain::Auto);
+        assert_eq!(cfg.leftovers, Leftovers::Kill);
+        assert_eq!(cfg.retries, 0);
+        assert_eq!(cfg.retry_delay, Duration::from_secs(1));
+        assert_eq!(cfg.retry_on, RetryOn::Any);
+        let help = match Cli::parse_from(vec!["timeout-run".into(), "--help".into()]) {
+            Err(crate::cli::NoRun::Print(help)) => {
+                help.split_whitespace().collect::<Vec<_>>().join(" ")
+            }
+            other => panic!("{other:?}"),
+        };
+        for (option, default) in [
+            ("the time is up", "TERM"),
+            ("after the stop signal)", "10s"),
+            ("process tree", "auto"),
+            ("on its own", "kill"),
+            ("N more times", "0"),
+            ("between attempts", "1s"),
+            ("are retried", "any"),
+        ] {
+            assert!(
+                help.contains(&format!("{option} [default: {default}]")),
+                "{option}: {help}"
+            );
+        }
     }
 
     #[test]

@@ -559,6 +559,48 @@ fn a_reused_pid_never_replaces_the_commands_status() {
     assert!(!f.stdout.contains("not reused"), "{f:#?}");
 }
 
+#[test]
+fn a_process_group_number_taken_again_is_not_signalled() {
+    if crate::util::linux_backend_only(
+        "a_process_group_number_taken_again_is_not_signalled",
+        "the portable backend has only the process group",
+    ) {
+        return;
+    }
+    if let Some(why) = pid_namespace_unavailable() {
+        return skip("a_process_group_number_taken_again_is_not_signalled", &why);
+    }
+    // In a pid namespace whose init is a shell: the command (its group's leader) dies at the
+    // timeout and its group is empty, while a setsid'd descendant that ignores SIGTERM holds
+    // the grace period. A process outside the tree (the shell's) is then given the command's
+    // pid and starts a session, so the command's group number is its group's. The SIGKILL at
+    // the end of the grace period must not reach it.
+    let dir = tempdir();
+    let file = dir.path().join("cmd");
+    let file = file.to_str().unwrap();
+    let script = format!(
+        "{bin} --contain group -g 2 -t 0.5 sh -c \
+           'setsid sh -c \"trap \\\"\\\" TERM; sleep 100\" & echo $$ > {file}; exec sleep 100' &
+         tr=$!
+         while [ ! -s {file} ]; do sleep 0.01; done
+         c=$(cat {file})
+         python3 {reuse} --session 30 $c
+         wait $tr; echo status=$?
+         if kill -0 $c 2>/dev/null; then echo 'group owner alive'; else echo 'group owner killed'; fi",
+        bin = bin(),
+        reuse = crate::util::reuse_pid().display(),
+    );
+    let mut c = Command::new("unshare");
+    c.args(["--pid", "--fork", "--mount-proc", "sh", "-c", &script]);
+    c.env_remove("TIMEOUT_RUN_DEADLINE");
+    let f = start(c).finish();
+    f.assert_stdout_contains("reused")
+        .assert_stdout_contains("status=124")
+        .assert_faster_than(10 * SEC);
+    assert!(!f.stdout.contains("not reused"), "{f:#?}");
+    f.assert_stdout_contains("group owner alive");
+}
+
 // ---- PID 1 (SPEC §5) --------------------------------------------------------------------------
 
 fn pid_namespace_unavailable() -> Option<String> {

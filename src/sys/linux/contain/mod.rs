@@ -5,7 +5,8 @@
 //!   escaped by `setsid` or double-forking; `cgroup.procs` enumerates the tree; `cgroup.kill`
 //!   ends it atomically.
 //! - **group** (fallback): timeout-run is a child subreaper, so every orphaned descendant is
-//!   re-parented to it; signals go to the command's process group with `killpg`, and to
+//!   re-parented to it; signals go to the command's process group with `killpg` (while the
+//!   command is not reaped, so the group's number cannot belong to anyone else), and to
 //!   descendants that left the group through a walk of `/proc/<pid>/task/*/children`, each
 //!   addressed through a pidfd opened and checked before signalling, so a pid that was reaped and
 //!   reused is never signalled.
@@ -169,8 +170,15 @@ impl Tree {
             }
             Mechanism::ProcessGroup => {
                 let group = self.leader;
-                let whole =
-                    scope == Scope::Everyone && nix::sys::signal::killpg(group, None).is_ok();
+                // The group's number is the command's pid, which nobody else can take while the
+                // command is not reaped. Once it is, an emptied group's number can go to an
+                // unrelated process that calls setsid, and `killpg` would reach it: the group is
+                // then reached member by member through the walk (each one pinned by a pidfd),
+                // except without /proc, where `killpg` is all there is.
+                let pinned = self.leader_alive || !procfs_available();
+                let whole = scope == Scope::Everyone
+                    && pinned
+                    && nix::sys::signal::killpg(group, None).is_ok();
                 if whole {
                     for s in &signals {
                         raw_killpg(group, *s);
@@ -281,6 +289,12 @@ pub(crate) fn kill(pid: Pid, signal: Signal) -> bool {
 fn raw_killpg(group: Pid, signal: Signal) -> bool {
     // SAFETY: killpg(2) with a valid signal number has no memory effects.
     unsafe { libc::killpg(group.as_raw(), signal.raw()) == 0 }
+}
+
+/// Whether `/proc` can be read (looked at once).
+fn procfs_available() -> bool {
+    static AVAILABLE: std::sync::OnceLock<bool> = std::sync::OnceLock::new();
+    *AVAILABLE.get_or_init(crate::sys::procfs::available)
 }
 
 /// Number of timeout-run's live descendants (for the leftovers line and the report).

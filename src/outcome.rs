@@ -136,6 +136,27 @@ pub struct Attempt {
     pub tree_at_timeout: Option<Vec<census::Process>>,
     /// What the tree used.
     pub resources: Option<Resources>,
+    /// What the processes of the tree that timeout-run reaped used (an `--on-timeout` hook is
+    /// not part of it).
+    pub rusage: Rusage,
+}
+
+/// What reaped processes used, as `wait4` reports each one (its own use and that of the
+/// descendants it waited for): CPU time added up, the largest resident memory.
+#[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize)]
+pub struct Rusage {
+    pub user_s: f64,
+    pub system_s: f64,
+    pub max_rss_kib: i64,
+}
+
+impl Rusage {
+    /// The use of both together.
+    pub fn add(&mut self, other: Rusage) {
+        self.user_s += other.user_s;
+        self.system_s += other.system_s;
+        self.max_rss_kib = self.max_rss_kib.max(other.max_rss_kib);
+    }
 }
 
 /// CPU time and peak memory of the whole tree during one attempt.

@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::clock;
 use crate::config::{Config, display_os};
 use crate::exit::Exit;
-use crate::outcome::{Attempt, Resources, SentSignal};
+use crate::outcome::{Attempt, Resources, Rusage, SentSignal};
 use crate::outcome::{Expiry, Outcome, Status, StopReason, Why};
 use crate::sys::census;
 
@@ -51,32 +51,6 @@ impl Destination {
         };
         if let Err(e) = result {
             crate::log::fatal(format!("cannot write the report: {e}"));
-        }
-    }
-}
-
-/// Resource usage of the command's tree (every descendant that was waited for).
-#[derive(Debug, Clone, Copy, Serialize, Default)]
-pub struct Rusage {
-    pub user_s: f64,
-    pub system_s: f64,
-    pub max_rss_kib: i64,
-}
-
-impl Rusage {
-    /// `getrusage(RUSAGE_CHILDREN)`: totals over every waited-for descendant so far.
-    pub fn children() -> Rusage {
-        // SAFETY: getrusage fills a local struct.
-        let usage = unsafe {
-            let mut u: libc::rusage = std::mem::zeroed();
-            libc::getrusage(libc::RUSAGE_CHILDREN, &mut u);
-            u
-        };
-        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
-        Rusage {
-            user_s: secs(usage.ru_utime),
-            system_s: secs(usage.ru_stime),
-            max_rss_kib: usage.ru_maxrss,
         }
     }
 }
@@ -197,7 +171,6 @@ pub fn build(
     outcome: Outcome,
     exit: Exit,
     started_at: SystemTime,
-    rusage: Rusage,
 ) -> Report {
     let last = attempts.last();
     let ended_at = SystemTime::now();
@@ -224,7 +197,10 @@ pub fn build(
         leftovers_killed: attempts.iter().map(|a| a.leftovers_killed).sum(),
         attempts: attempts.len(),
         containment: last.and_then(|a| a.mechanism).map(|m| m.name()),
-        rusage,
+        rusage: attempts.iter().fold(Rusage::default(), |mut all, a| {
+            all.add(a.rusage);
+            all
+        }),
         resources: total(attempts),
         tree_at_timeout: attempts
             .iter()

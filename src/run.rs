@@ -13,7 +13,7 @@ use crate::generate;
 use crate::log;
 use crate::outcome::Attempt;
 use crate::outcome::{Outcome, SpawnFailure, Status};
-use crate::report::{self, Destination, Rusage};
+use crate::report::{self, Destination};
 use crate::supervisor::Supervisor;
 
 /// Runs timeout-run on its command line (program name first) and returns how it must end.
@@ -72,9 +72,8 @@ pub fn main(args: Vec<OsString>) -> Exit {
     let exit = exit::decide(outcome, config.preserve_status);
     tracing::info!("exiting with status {}", exit.shell_code());
     if let Some(destination) = destination {
-        let rusage = Rusage::children();
         destination.write(&report::build(
-            &config, &attempts, outcome, exit, started_at, rusage,
+            &config, &attempts, outcome, exit, started_at,
         ));
     }
     exit

@@ -13,9 +13,10 @@ use crate::clock::{self, Instant};
 use crate::config::{Config, Contain, DEADLINE_ENV, Leftovers, Verbosity};
 use crate::duration;
 use crate::log;
+use crate::outcome::Rusage;
 use crate::outcome::{Attempt, Outcome, Resources, SentSignal, Status, Why};
 use crate::relay::Relay;
-use crate::report::{self, Rusage};
+use crate::report;
 use crate::signal::Signal;
 use crate::sys::census;
 use crate::sys::contain::{self, Cgroup, Mechanism, Tree};
@@ -118,8 +119,8 @@ impl<'a> Supervisor<'a> {
             mechanism: None,
             tree_at_timeout: None,
             resources: None,
+            rusage: Rusage::default(),
         };
-        let usage_before = Rusage::children();
         let spawned = match spawn::spawn(plan) {
             Ok(spawned) => spawned,
             Err(e) => {
@@ -129,7 +130,7 @@ impl<'a> Supervisor<'a> {
                 attempt.outcome = Outcome::SpawnFailed(e.kind);
                 attempt.ended_at = SystemTime::now();
                 attempt.resources =
-                    Some(resources(None, usage_before, Instant::now().since(start)));
+                    Some(resources(None, attempt.rusage, Instant::now().since(start)));
                 return Ok(attempt);
             }
         };
@@ -283,6 +284,7 @@ impl<'a> Supervisor<'a> {
                 let mut others = false;
                 let mut leader_now = false;
                 for r in &reaping.reaped {
+                    attempt.rusage.add(r.usage);
                     // The command is reaped once; a later child with the same pid is another
                     // process that was given the pid again (an orphan after many forks).
                     if r.pid == pid && leader_status.is_none() {
@@ -423,7 +425,7 @@ impl<'a> Supervisor<'a> {
         // Reading the cgroup's figures costs a tenth of a millisecond: only for someone who
         // will see them.
         let wanted = config.report.is_some() || tracing::enabled!(tracing::Level::INFO);
-        let resources = resources(wanted.then_some(&tree), usage_before, wall);
+        let resources = resources(wanted.then_some(&tree), attempt.rusage, wall);
         tracing::info!(
             "attempt {number} used {} user + {} system CPU{} ({})",
             duration::display(Duration::from_secs_f64(resources.user_s)),
@@ -769,22 +771,17 @@ pub fn hook_bound(config: &Config) -> Duration {
 }
 
 /// What the tree used in this attempt: from the cgroup where there is one, else from the
-/// resource usage of the reaped descendants since the attempt started.
-fn resources(tree: Option<&Tree>, before: Rusage, wall: Duration) -> Resources {
-    let after = Rusage::children();
+/// resource usage of the descendants reaped in this attempt (`reaped`).
+fn resources(tree: Option<&Tree>, reaped: Rusage, wall: Duration) -> Resources {
     let from_cgroup = tree.and_then(Tree::usage);
     let (user_s, system_s, cpu_source) = match from_cgroup {
         Some(u) => (u.user_s, u.system_s, "cgroup"),
-        None => (
-            (after.user_s - before.user_s).max(0.0),
-            (after.system_s - before.system_s).max(0.0),
-            "rusage",
-        ),
+        None => (reaped.user_s, reaped.system_s, "rusage"),
     };
     let (peak_rss_kib, memory_source) = match from_cgroup.and_then(|u| u.peak_kib) {
         Some(peak) => (Some(peak), "cgroup"),
         None => (
-            u64::try_from(after.max_rss_kib).ok().filter(|k| *k > 0),
+            u64::try_from(reaped.max_rss_kib).ok().filter(|k| *k > 0),
             "rusage",
         ),
     };

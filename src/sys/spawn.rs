@@ -5,10 +5,11 @@ use std::ffi::OsString;
 use std::io;
 use std::os::fd::{BorrowedFd, OwnedFd};
 
+use nix::errno::Errno;
 use nix::unistd::Pid;
 
 use super::{Backend, backend, portable};
-use crate::outcome::{SpawnFailure, Status};
+use crate::outcome::{Rusage, SpawnFailure, Status};
 use crate::signal::Signal;
 
 /// What timeout-run inherited from its parent that the command must inherit too.
@@ -89,22 +90,60 @@ impl SpawnError {
 }
 
 /// One reaped child.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Reaped {
     pub pid: Pid,
     pub status: Status,
     /// It died by a signal and the kernel wrote its core.
     pub core_dumped: bool,
+    /// What it and the descendants it waited for used.
+    pub usage: Rusage,
 }
 
 impl Reaped {
-    /// A child's `waitpid` status; `None` for a stop or continue report.
-    pub(in crate::sys) fn from_wait(pid: i32, raw: libc::c_int) -> Option<Reaped> {
+    /// A child's `wait4` status and resource use; `None` for a stop or continue report.
+    pub(in crate::sys) fn from_wait(
+        pid: i32,
+        raw: libc::c_int,
+        usage: &libc::rusage,
+    ) -> Option<Reaped> {
+        let secs = |t: libc::timeval| t.tv_sec as f64 + t.tv_usec as f64 / 1e6;
+        // `c_long` is i64 here, i32 on 32-bit targets.
+        #[allow(clippy::useless_conversion)]
+        let max_rss = i64::from(usage.ru_maxrss);
         Some(Reaped {
             pid: Pid::from_raw(pid),
             status: portable::spawn::decode(raw)?,
             core_dumped: libc::WIFSIGNALED(raw) && libc::WCOREDUMP(raw),
+            usage: Rusage {
+                user_s: secs(usage.ru_utime),
+                system_s: secs(usage.ru_stime),
+                // KiB on Linux and FreeBSD, bytes on macOS.
+                max_rss_kib: if cfg!(target_os = "macos") {
+                    max_rss / 1024
+                } else {
+                    max_rss
+                },
+            },
         })
+    }
+
+    /// Reaps the child `pid` (`-1`: any child) if one has exited: its pid and what it left,
+    /// `Ok(None)` when none has. A stop or continue report reads as `Some((pid, None))`.
+    pub(in crate::sys) fn wait(pid: i32) -> Result<Option<(i32, Option<Reaped>)>, Errno> {
+        let mut raw = 0;
+        // SAFETY: rusage is plain data, valid when zeroed.
+        let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+        loop {
+            // SAFETY: wait4 writes the status and the resource use into locals.
+            let got = unsafe { libc::wait4(pid, &mut raw, libc::WNOHANG, &mut usage) };
+            match got {
+                0 => return Ok(None),
+                got if got > 0 => return Ok(Some((got, Reaped::from_wait(got, raw, &usage)))),
+                _ if Errno::last() == Errno::EINTR => continue,
+                _ => return Err(Errno::last()),
+            }
+        }
     }
 }
 

@@ -192,6 +192,44 @@ fn resource_totals_are_reported_on_every_path() {
 }
 
 #[test]
+fn what_the_hook_uses_is_not_counted_as_the_trees() {
+    // The hook fills 100 MiB and spins for 0.3 s; the command, a sleep, uses next to nothing.
+    let dir = tempdir();
+    let report = dir.path().join("r.json");
+    let hook = "python3 -c 'import time\nb = bytearray(100 << 20)\nt = time.time()\n\
+                while time.time() - t < 0.3: pass'";
+    for mode in ["group", "auto"] {
+        let f = run([
+            "--contain",
+            mode,
+            "--report",
+            report.to_str().unwrap(),
+            "--on-timeout",
+            hook,
+            "-g",
+            "5",
+            "0.3",
+            "sleep",
+            "30",
+        ]);
+        f.assert_code(124);
+        let r = report_of(&report);
+        let rusage = &r["rusage"];
+        assert!(
+            rusage["max_rss_kib"].as_i64().unwrap() < 50_000,
+            "{mode}: {r:#}"
+        );
+        let cpu = rusage["user_s"].as_f64().unwrap() + rusage["system_s"].as_f64().unwrap();
+        assert!(cpu < 0.2, "{mode}: {r:#}");
+        let peak = r["resources"]["peak_rss_kib"].as_u64().unwrap_or(0);
+        assert!(peak < 50_000, "{mode}: {r:#}");
+        let cpu = r["resources"]["user_s"].as_f64().unwrap()
+            + r["resources"]["system_s"].as_f64().unwrap();
+        assert!(cpu < 0.2, "{mode}: {r:#}");
+    }
+}
+
+#[test]
 fn a_hooks_background_job_does_not_hold_up_the_stop() {
     // The hook leaves a job running; it is not part of the tree, and neither waits for it nor
     // makes timeout-run escalate.

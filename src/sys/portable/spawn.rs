@@ -207,22 +207,14 @@ fn environ_slot() -> *mut *mut *mut libc::c_char {
 pub fn reap() -> Reaping {
     let mut out = Reaping::default();
     loop {
-        let mut raw = 0;
-        // SAFETY: waitpid writes the status into a local integer.
-        let pid = unsafe { libc::waitpid(-1, &mut raw, libc::WNOHANG) };
-        if pid > 0 {
-            out.reaped.extend(Reaped::from_wait(pid, raw));
-            continue;
+        match Reaped::wait(-1) {
+            Ok(Some((_, reaped))) => out.reaped.extend(reaped),
+            Ok(None) => break,
+            Err(e) => {
+                out.no_children = e == Errno::ECHILD;
+                break;
+            }
         }
-        if pid == 0 {
-            break;
-        }
-        match Errno::last() {
-            Errno::EINTR => continue,
-            Errno::ECHILD => out.no_children = true,
-            _ => {}
-        }
-        break;
     }
     let no_child = out.no_children;
     if no_child && !super::contain::reaper_active() {

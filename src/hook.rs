@@ -1,20 +1,33 @@
 //! `--on-timeout CMD` (SPEC §11): a command run through `sh -c` at a timeout, before the stop
 //! signal, to capture what the tree was doing (stack dumps, `ps`, ...). It runs outside the
-//! command's cgroup and process group, so the stop sequence cannot kill it; it is bounded, and its
-//! failure is only a warning.
+//! command's cgroup and process group, so the stop sequence cannot kill it, and it is bounded;
+//! its failure is only a warning.
+//!
+//! The supervisor does not wait for it: it goes on serving signals, output and the command's
+//! exit while the hook runs (the state machine's `Hook` phase), and learns of its end when it
+//! reaps it, as a child whose process group ends with it.
 
 use std::ffi::OsStr;
-use std::os::fd::{AsFd, AsRawFd};
+use std::os::fd::AsFd;
 use std::os::unix::process::CommandExt;
 use std::process::{Command, Stdio};
 use std::time::Duration;
 
-use crate::log;
+use crate::outcome::Status;
+use crate::{log, report};
 
-/// Runs `command` and waits for it at most `bound`, killing it (and its process group) when it
-/// overruns. `pid` is the command's pid and `pids` the whole tree's, passed in the environment as
-/// `TIMEOUT_RUN_PID` and `TIMEOUT_RUN_PIDS`. Its output goes to timeout-run's stderr.
-pub fn run(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) {
+/// A hook that runs. Dropped before it ended (an attempt that fails), it is killed.
+#[derive(Debug)]
+pub struct Running {
+    pid: i32,
+    bound: Duration,
+    over: bool,
+}
+
+/// Starts `command`, which may run at most `bound`. `pid` is the command's pid and `pids` the
+/// whole tree's, passed in the environment as `TIMEOUT_RUN_PID` and `TIMEOUT_RUN_PIDS`. Its
+/// output goes to timeout-run's stderr. `None` (after a warning) when it cannot be started.
+pub fn start(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) -> Option<Running> {
     let pids = pids
         .iter()
         .map(i32::to_string)
@@ -49,76 +62,77 @@ pub fn run(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) {
             Ok(())
         });
     }
-    let mut child = match sh.spawn() {
-        Ok(child) => child,
+    // The hook's exit comes as a SIGCHLD: the supervisor reaps it (the `Child` is not waited
+    // for).
+    match sh.spawn() {
+        Ok(child) => {
+            let hook = child.id() as i32;
+            tracing::info!(
+                "--on-timeout: running the hook as pid {hook} (at most {})",
+                crate::duration::display(bound)
+            );
+            Some(Running {
+                pid: hook,
+                bound,
+                over: false,
+            })
+        }
         Err(e) => {
             tracing::warn!("--on-timeout: cannot run the hook: {}", log::os_reason(&e));
-            return;
+            None
         }
-    };
-    let hook = child.id() as i32;
-    tracing::info!(
-        "--on-timeout: running the hook as pid {hook} (at most {})",
-        crate::duration::display(bound)
-    );
-    if !exited_within(hook, bound) {
-        tracing::warn!(
-            "--on-timeout: the hook did not finish within {}: killing it",
-            crate::duration::display(bound)
-        );
-    }
-    // Whatever the hook left running in its process group (a background job) goes with it, so
-    // it cannot hold up the end of the stop. The hook is not reaped yet, so its group id cannot
-    // have been given to another group.
-    // SAFETY: killpg on the hook's own process group (it is the leader, not yet reaped).
-    unsafe { libc::killpg(hook, libc::SIGKILL) };
-    match child.wait() {
-        Ok(status) if status.success() => tracing::debug!("--on-timeout: the hook succeeded"),
-        Ok(status) => tracing::warn!("--on-timeout: the hook failed ({status})"),
-        Err(e) => tracing::warn!("--on-timeout: {}", log::os_reason(&e)),
     }
 }
 
-/// Waits until the process `pid` (a child not yet reaped) has exited, at most `bound`.
-fn exited_within(pid: i32, bound: Duration) -> bool {
-    let Some(fd) = crate::sys::exit_notifier(pid) else {
-        // No pidfd (Linux < 5.3, other systems): poll the child's state.
-        let deadline = std::time::Instant::now() + bound;
-        while std::time::Instant::now() < deadline {
-            // SAFETY: siginfo_t is plain data, valid when zeroed.
-            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
-            // SAFETY: waitid with WNOWAIT only looks at the child's state.
-            let r = unsafe {
-                libc::waitid(
-                    libc::P_PID,
-                    pid as libc::id_t,
-                    &mut info,
-                    libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
-                )
-            };
-            // SAFETY: si_pid is set by waitid when a child is ready.
-            if r == 0 && unsafe { info.si_pid() } == pid {
-                return true;
-            }
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        return false;
-    };
-    let mut poll = libc::pollfd {
-        fd: fd.as_raw_fd(),
-        events: libc::POLLIN,
-        revents: 0,
-    };
-    let deadline = std::time::Instant::now() + bound;
-    loop {
-        let left = deadline.saturating_duration_since(std::time::Instant::now());
-        let ms = i32::try_from(left.as_millis()).unwrap_or(i32::MAX);
-        // SAFETY: poll on one local pollfd.
-        match unsafe { libc::poll(&mut poll, 1, ms) } {
-            1 => return true,
-            0 => return false,
-            _ if std::io::Error::last_os_error().raw_os_error() == Some(libc::EINTR) => continue,
-            _ => return false,
+impl Running {
+    /// The hook's pid, which is also its process group's number.
+    pub fn pid(&self) -> i32 {
+        self.pid
+    }
+
+    /// The hook exited and was reaped with `status` (whatever it left in its process group was
+    /// killed just before, while its pid still held the group's number).
+    pub fn ended(mut self, status: Status) {
+        self.over = true;
+        match status {
+            Status::Code(0) => tracing::debug!("--on-timeout: the hook succeeded"),
+            status => tracing::warn!(
+                "--on-timeout: the hook failed ({})",
+                report::describe_status(status)
+            ),
         }
     }
+
+    /// Ends the hook before it exited: it ran out of time (`overran`), or a signal to
+    /// timeout-run wants the tree stopped now. SIGKILL to its process group, then it is reaped.
+    pub fn end(mut self, overran: bool) {
+        if overran {
+            tracing::warn!(
+                "--on-timeout: the hook did not finish within {}: killing it",
+                crate::duration::display(self.bound)
+            );
+        } else {
+            tracing::info!("--on-timeout: cut short: killing the hook");
+        }
+        self.over = true;
+        if let Some(status) = kill_and_reap(self.pid) {
+            tracing::debug!("--on-timeout: the hook {}", report::describe_status(status));
+        }
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        if !self.over {
+            kill_and_reap(self.pid);
+        }
+    }
+}
+
+/// SIGKILL to the process group `pid` leads, then reaps `pid`: the group's number cannot have
+/// been given to anyone else while its leader is not reaped.
+fn kill_and_reap(pid: i32) -> Option<Status> {
+    // SAFETY: killpg on a group whose leader is our child, not reaped yet.
+    unsafe { libc::killpg(pid, libc::SIGKILL) };
+    crate::sys::spawn::reap_blocking(pid)
 }

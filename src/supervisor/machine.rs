@@ -8,9 +8,11 @@
 //! Phases:
 //! ```text
 //! Running ──deadline/idle/INT,TERM,HUP,QUIT──▶ Stopping ──grace over / same signal again──▶ Killing
-//!    │                                              │                                        │
+//!    │   │                                          ▲                                        │
+//!    │   └─deadline/idle with --on-timeout──▶ Hook ─┘ (hook ended, out of time, or a          │
+//!    │                                              termination signal: then the stop signal) │
 //!    └─command exits──▶ (leftovers: kill ▶ Stopping, wait ▶ Lingering, keep ▶ Done)          │
-//!                         tree empty and command reaped, in any phase ──▶ Done ◀─────────────┘
+//!                  tree empty and command reaped, in any phase but Hook ──▶ Done ◀───────────┘
 //! ```
 
 use std::time::Duration;
@@ -39,6 +41,8 @@ pub struct Settings {
     /// shell: terminal-generated signals (Ctrl-C, Ctrl-Z) reached it already and relaying them
     /// would deliver a second copy.
     pub shares_terminal_group: bool,
+    /// How long the `--on-timeout` hook may run before the stop signal, if there is one.
+    pub hook: Option<Duration>,
 }
 
 /// Something the driver must do.
@@ -62,8 +66,12 @@ pub enum Action {
     },
     /// SIGKILL did not empty the tree within [`KILL_PATIENCE`]: stop waiting, say what is left.
     GiveUp,
-    /// A timer fired: record the tree as it is and run `--on-timeout`, before the stop signal.
+    /// A timer fired: record the tree as it is and start `--on-timeout`, before the stop
+    /// signal; [`Event::HookDone`] says when the hook has ended.
     AtTimeout,
+    /// End what is left of the `--on-timeout` hook: it ran out of time (`overran`), or a
+    /// signal cut it short.
+    EndHook { overran: bool },
     /// Stop timeout-run itself by this job-control signal (Ctrl-Z at the terminal), after the
     /// tree, so the shell sees the whole job stopped.
     Suspend { signal: Signal },
@@ -86,6 +94,9 @@ pub enum Beat {
 pub enum Phase {
     /// The command runs.
     Running,
+    /// A timer fired and the `--on-timeout` hook runs: the stop signal waits for its end, at
+    /// most until `until`.
+    Hook { until: Instant },
     /// The command exited; waiting for its descendants (`--leftovers wait`).
     Lingering,
     /// The stop signal was sent; SIGKILL at `kill_at` (never when `None`).
@@ -113,6 +124,8 @@ pub enum Event {
     Reaped,
     /// The command wrote output (resets the idle timer).
     Output,
+    /// The `--on-timeout` hook ended (or could not be started).
+    HookDone,
 }
 
 /// How long SIGKILL is repeated before timeout-run stops waiting for what it cannot end
@@ -209,16 +222,6 @@ impl Machine {
         })
     }
 
-    /// Moves the end of the grace period `by` later: the driver ran the `--on-timeout` hook
-    /// before sending the stop signal, and the command must still get its whole grace.
-    pub fn extend_grace(&mut self, by: Duration) {
-        if let Phase::Stopping { kill_at: Some(at) } = self.phase {
-            self.phase = Phase::Stopping {
-                kill_at: Some(at.add(by)),
-            };
-        }
-    }
-
     /// Whether an [`Event::Tick`] at `now` would end the command for idleness: the driver then
     /// looks once more whether it is really silent.
     pub fn idle_due(&self, now: Instant) -> bool {
@@ -229,6 +232,7 @@ impl Machine {
     pub fn next_wakeup(&self) -> Option<Instant> {
         let timers = match self.phase {
             Phase::Running => [self.settings.deadline, self.idle_at, self.next_heartbeat],
+            Phase::Hook { until } => [Some(until), None, self.next_heartbeat],
             Phase::Lingering => [self.settings.deadline, None, self.next_heartbeat],
             Phase::Stopping { kill_at } => {
                 [kill_at, self.notice_at.map(|n| n.0), self.next_heartbeat]
@@ -281,8 +285,14 @@ impl Machine {
                     self.idle_at = Some(now.add(idle));
                 }
             }
+            Event::HookDone => {
+                if let Phase::Hook { .. } = self.phase {
+                    self.end_hook(now, &mut actions);
+                }
+            }
         }
-        if self.status.is_some() && self.tree_empty {
+        // While the hook runs, the end waits for it (it is bounded), even when the tree is gone.
+        if self.status.is_some() && self.tree_empty && !matches!(self.phase, Phase::Hook { .. }) {
             self.phase = Phase::Done;
         }
         actions
@@ -303,6 +313,10 @@ impl Machine {
                 Phase::Stopping { kill_at } => Some(Beat::Stopping {
                     kill_in: kill_at.map(|k| k.since(now)),
                 }),
+                // SIGKILL at the latest when the hook has used all its time and then the grace.
+                Phase::Hook { until } => Some(Beat::Stopping {
+                    kill_in: self.settings.grace.map(|g| until.since(now) + g),
+                }),
                 Phase::Killing | Phase::Done => None,
             };
             if let Some(beat) = beat {
@@ -320,6 +334,11 @@ impl Machine {
                     self.begin_stop(StopReason::Expired(Expiry::Idle), now, actions);
                 }
             }
+            Phase::Hook { until } if now >= until => {
+                actions.push(Action::EndHook { overran: true });
+                self.end_hook(now, actions);
+            }
+            Phase::Hook { .. } => {}
             Phase::Stopping { kill_at: Some(at) } if now >= at => {
                 let reason = self.reason.unwrap_or(StopReason::Leftovers);
                 self.kill(Why::GraceOver(reason), now, actions);
@@ -408,6 +427,11 @@ impl Machine {
                 Phase::Running | Phase::Lingering => {
                     self.begin_stop(StopReason::Expired(Expiry::Deadline), now, actions)
                 }
+                // The time is up for the hook too: the stop signal now.
+                Phase::Hook { .. } => {
+                    actions.push(Action::EndHook { overran: false });
+                    self.end_hook(now, actions);
+                }
                 Phase::Stopping { .. } => {
                     let reason = self.reason.unwrap_or(StopReason::Expired(Expiry::Deadline));
                     self.kill(Why::GraceOver(reason), now, actions);
@@ -449,6 +473,16 @@ impl Machine {
                 }
                 self.after_stop_signal(reason, now, actions);
             }
+            // Someone wants the tree stopped now: the hook is cut short, the stop signal goes
+            // out, and the signal is then what it is in any grace period (relayed once; the
+            // same again kills).
+            Phase::Hook { .. } => {
+                actions.push(Action::EndHook { overran: false });
+                self.end_hook(now, actions);
+                if self.phase != Phase::Done {
+                    self.on_signal(signal, from_terminal, now, actions);
+                }
+            }
             Phase::Stopping { .. } | Phase::Killing => {
                 // In any grace period (a cancel's, a timeout's, the leftovers'), the first
                 // termination signal is relayed; the same one again kills at once.
@@ -480,12 +514,35 @@ impl Machine {
     }
 
     /// Starts the stop sequence: stop signal, SIGCONT, then the grace timer (or SIGKILL at once).
+    /// At a timeout, the tree is recorded first, and an `--on-timeout` hook runs before the stop
+    /// signal.
     fn begin_stop(&mut self, reason: StopReason, now: Instant, actions: &mut Vec<Action>) {
         self.reason = Some(reason);
         self.stop_sent = Some(self.settings.stop_signal);
         if matches!(reason, StopReason::Expired(_)) {
             actions.push(Action::AtTimeout);
+            if let Some(bound) = self.settings.hook {
+                self.phase = Phase::Hook {
+                    until: now.add(bound),
+                };
+                return;
+            }
         }
+        self.send_stop_signal(reason, now, actions);
+    }
+
+    /// The hook is over: the stop signal, unless the tree ended meanwhile.
+    fn end_hook(&mut self, now: Instant, actions: &mut Vec<Action>) {
+        let reason = self.reason.unwrap_or(StopReason::Expired(Expiry::Deadline));
+        if self.status.is_some() && self.tree_empty {
+            self.phase = Phase::Done;
+        } else {
+            self.send_stop_signal(reason, now, actions);
+        }
+    }
+
+    /// The stop signal, SIGCONT, then the grace timer.
+    fn send_stop_signal(&mut self, reason: StopReason, now: Instant, actions: &mut Vec<Action>) {
         actions.push(Action::Send {
             signal: self.settings.stop_signal,
             why: Why::Stop(reason),
@@ -545,6 +602,7 @@ mod tests {
             idle_timeout: None,
             heartbeat: None,
             shares_terminal_group: false,
+            hook: None,
         }
     }
 
@@ -848,14 +906,107 @@ mod tests {
         );
     }
 
+    fn with_hook() -> Machine {
+        machine(Settings {
+            hook: Some(Duration::from_secs(2)),
+            ..settings()
+        })
+    }
+
     #[test]
-    fn the_grace_can_be_extended_after_the_hook() {
-        let mut m = machine(settings());
+    fn the_stop_signal_waits_for_the_hook_and_the_grace_starts_after_it() {
+        let mut m = with_hook();
+        assert_eq!(m.handle(Event::Tick, at(5_000)), [Action::AtTimeout]);
+        assert_eq!(m.phase(), Phase::Hook { until: at(7_000) });
+        assert_eq!(m.next_wakeup(), Some(at(7_000)));
+        assert!(m.handle(Event::Output, at(5_500)).is_empty());
+        assert_eq!(
+            m.handle(Event::HookDone, at(6_000)),
+            [
+                send(TERM, Why::Stop(DEADLINE)),
+                send(CONT, Why::Stop(DEADLINE))
+            ]
+        );
+        // The whole grace period, from the stop signal.
+        assert_eq!(m.next_wakeup(), Some(at(8_000)));
+        assert!(m.handle(Event::HookDone, at(6_100)).is_empty());
+    }
+
+    #[test]
+    fn a_hook_out_of_time_is_ended_then_the_stop_signal_goes() {
+        let mut m = with_hook();
         m.handle(Event::Tick, at(5_000));
-        m.extend_grace(Duration::from_millis(1_500));
-        assert_eq!(m.next_wakeup(), Some(at(8_500)));
-        assert!(m.handle(Event::Tick, at(7_000)).is_empty());
-        assert_eq!(m.handle(Event::Tick, at(8_500)).len(), 1);
+        assert!(m.handle(Event::Tick, at(6_999)).is_empty());
+        assert_eq!(
+            m.handle(Event::Tick, at(7_000)),
+            [
+                Action::EndHook { overran: true },
+                send(TERM, Why::Stop(DEADLINE)),
+                send(CONT, Why::Stop(DEADLINE))
+            ]
+        );
+        assert_eq!(m.next_wakeup(), Some(at(9_000)));
+    }
+
+    #[test]
+    fn a_signal_during_the_hook_cuts_it_short_and_counts_as_in_a_grace_period() {
+        let mut m = with_hook();
+        m.handle(Event::Tick, at(5_000));
+        assert_eq!(
+            m.handle(sig(TERM), at(5_100)),
+            [
+                Action::EndHook { overran: false },
+                send(TERM, Why::Stop(DEADLINE)),
+                send(CONT, Why::Stop(DEADLINE)),
+                send(TERM, Why::Forward)
+            ]
+        );
+        // The same signal again: SIGKILL now.
+        assert_eq!(
+            m.handle(sig(TERM), at(5_200)),
+            [Action::Kill {
+                why: Why::Insisted(DEADLINE)
+            }]
+        );
+        // Other signals are relayed while the hook runs, and SIGALRM ends it.
+        let mut m = with_hook();
+        m.handle(Event::Tick, at(5_000));
+        let usr1 = Signal::from_raw(libc::SIGUSR1).unwrap();
+        assert_eq!(m.handle(sig(usr1), at(5_100)), [send(usr1, Why::Forward)]);
+        assert_eq!(
+            m.handle(sig(Signal::ALRM), at(5_200)),
+            [
+                Action::EndHook { overran: false },
+                send(TERM, Why::Stop(DEADLINE)),
+                send(CONT, Why::Stop(DEADLINE))
+            ]
+        );
+    }
+
+    #[test]
+    fn a_tree_that_ends_during_the_hook_waits_for_it_and_sends_nothing() {
+        let mut m = with_hook();
+        m.handle(Event::Tick, at(5_000));
+        assert!(m.handle(exited(Status::Code(2)), at(5_100)).is_empty());
+        assert_eq!(m.phase(), Phase::Hook { until: at(7_000) });
+        assert!(m.handle(Event::HookDone, at(5_200)).is_empty());
+        assert_eq!(m.phase(), Phase::Done);
+        assert_eq!(
+            m.outcome(),
+            Some(Outcome::TimedOut {
+                expiry: Expiry::Deadline,
+                status: Status::Code(2)
+            })
+        );
+        // A cancel starts no hook.
+        let mut m = with_hook();
+        assert_eq!(
+            m.handle(sig(INT), at(100)),
+            [
+                send(INT, Why::Forward),
+                send(CONT, Why::Stop(StopReason::Cancelled(INT)))
+            ]
+        );
     }
 
     #[test]

@@ -4,6 +4,7 @@
 
 pub mod machine;
 
+use std::collections::VecDeque;
 use std::ffi::OsString;
 use std::time::{Duration, SystemTime};
 
@@ -32,6 +33,8 @@ pub struct Supervisor<'a> {
     events: EventSource,
     inherited: Inherited,
     terminal: Option<Terminal>,
+    /// The `--on-timeout` hook while it runs.
+    hook: Option<crate::hook::Running>,
 }
 
 impl<'a> Supervisor<'a> {
@@ -51,6 +54,7 @@ impl<'a> Supervisor<'a> {
             events,
             inherited,
             terminal,
+            hook: None,
         })
     }
 
@@ -192,6 +196,7 @@ impl<'a> Supervisor<'a> {
             idle_timeout: config.idle_timeout,
             heartbeat: config.heartbeat,
             shares_terminal_group,
+            hook: config.on_timeout.as_ref().map(|_| hook_bound(config)),
         };
         let mut machine = Machine::new(settings, start);
         let mut leader_status: Option<Status> = None;
@@ -218,9 +223,9 @@ impl<'a> Supervisor<'a> {
                 None => self.events.wait(&[])?,
             };
             let now = Instant::now();
-            let mut queue: Vec<Event> = Vec::new();
+            let mut queue: VecDeque<Event> = VecDeque::new();
             if std::mem::take(&mut overdue_at_spawn) {
-                queue.push(Event::Tick);
+                queue.push_back(Event::Tick);
             }
             if let Some(r) = relay.as_mut() {
                 // The timer may end the pause of the watch on files.
@@ -228,7 +233,7 @@ impl<'a> Supervisor<'a> {
                 // While the destination does not take what the command wrote, the command is
                 // not idle: its reader is slow.
                 if moved || r.holding() || (machine.idle_due(now) && r.busy_at_idle_deadline()) {
-                    queue.push(Event::Output);
+                    queue.push_back(Event::Output);
                 }
             }
             let mut chld = false;
@@ -272,14 +277,21 @@ impl<'a> Supervisor<'a> {
                     {
                         terminal_look = Some(TERMINAL_LOOK_FIRST);
                     }
-                    queue.push(Event::Signal {
+                    queue.push_back(Event::Signal {
                         signal: received.signal,
                         from_terminal,
                     });
                 }
             }
             if chld {
-                let reaping = spawn::reap();
+                let reaping = spawn::reap(self.hook.as_ref().map(crate::hook::Running::pid));
+                if let Some(hook) = reaping.group_ended {
+                    if let Some(running) = self.hook.take() {
+                        running.ended(hook.status);
+                    }
+                    contain::set_outsider(None);
+                    queue.push_back(Event::HookDone);
+                }
                 tree_gone |= reaping.no_children;
                 let mut others = false;
                 let mut leader_now = false;
@@ -303,7 +315,7 @@ impl<'a> Supervisor<'a> {
                         if !tree_empty && machine.phase() == Phase::Running {
                             leftovers_at_exit = contain::descendant_count();
                         }
-                        queue.push(Event::CommandExited {
+                        queue.push_back(Event::CommandExited {
                             status: r.status,
                             tree_empty,
                         });
@@ -317,7 +329,7 @@ impl<'a> Supervisor<'a> {
                     }
                 }
                 if others || leader_now {
-                    queue.push(Event::Reaped);
+                    queue.push_back(Event::Reaped);
                 }
                 // A cgroup is gone when nobody is in it, even if timeout-run has other children
                 // (a hook's orphans, processes kept from an earlier attempt).
@@ -325,11 +337,11 @@ impl<'a> Supervisor<'a> {
                     && !leader_now
                     && (reaping.no_children || tree.cgroup_is_empty())
                 {
-                    queue.push(Event::TreeEmpty);
+                    queue.push_back(Event::TreeEmpty);
                 }
             }
-            queue.push(Event::Tick);
-            for event in queue {
+            queue.push_back(Event::Tick);
+            while let Some(event) = queue.pop_front() {
                 let phase_before = machine.phase();
                 let actions = machine.handle(event, now);
                 if matches!(
@@ -371,7 +383,7 @@ impl<'a> Supervisor<'a> {
                         }
                         _ => None,
                     };
-                    let hook_took = self.execute(
+                    let follows = self.execute(
                         action,
                         paired.is_some(),
                         &mut tree,
@@ -379,11 +391,7 @@ impl<'a> Supervisor<'a> {
                         start,
                         &name,
                     );
-                    if let Some(took) = hook_took {
-                        // The hook ran before the stop signal: the command still gets its
-                        // whole grace period after it.
-                        machine.extend_grace(took);
-                    }
+                    queue.extend(follows);
                     if let Some(reason) = paired {
                         actions.next();
                         attempt.signals_sent.push(SentSignal {
@@ -468,7 +476,7 @@ impl<'a> Supervisor<'a> {
                 for received in self.events.read_signals() {
                     if received.signal == Signal::CHLD {
                         // Leftovers kept from the last attempt, or adopted orphans.
-                        spawn::reap();
+                        spawn::reap(None);
                     } else if received.signal.is_termination() {
                         return Ok(Some(received.signal));
                     }
@@ -515,7 +523,7 @@ impl<'a> Supervisor<'a> {
             if ready.signals {
                 for received in self.events.read_signals() {
                     if received.signal == Signal::CHLD {
-                        spawn::reap();
+                        spawn::reap(None);
                     } else if received.signal.is_termination() {
                         tracing::debug!(
                             "received {} while relaying the last output",
@@ -547,7 +555,7 @@ impl<'a> Supervisor<'a> {
     /// Carries out one action; with `and_continue`, a `Send` is followed by SIGCONT in the same
     /// pass over the tree.
     ///
-    /// Returns how long an `--on-timeout` hook took, by which the grace period is moved.
+    /// Returns an event that follows from it (the hook could not be started: it is over).
     fn execute(
         &mut self,
         action: Action,
@@ -556,7 +564,7 @@ impl<'a> Supervisor<'a> {
         attempt: &mut Attempt,
         start: Instant,
         name: &str,
-    ) -> Option<Duration> {
+    ) -> Option<Event> {
         let target = if tree.mechanism() == Mechanism::Child {
             "child"
         } else {
@@ -720,9 +728,19 @@ impl<'a> Supervisor<'a> {
                     } else {
                         0
                     };
-                    let started = Instant::now();
-                    crate::hook::run(hook, leader, &pids, bound);
-                    return Some(Instant::now().since(started));
+                    match crate::hook::start(hook, leader, &pids, bound) {
+                        Some(running) => {
+                            contain::set_outsider(Some(running.pid()));
+                            self.hook = Some(running);
+                        }
+                        None => return Some(Event::HookDone),
+                    }
+                }
+            }
+            Action::EndHook { overran } => {
+                if let Some(running) = self.hook.take() {
+                    running.end(overran);
+                    contain::set_outsider(None);
                 }
             }
             Action::Suspend { signal } => {

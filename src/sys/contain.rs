@@ -251,6 +251,19 @@ impl Tree {
     }
 }
 
+/// A child of timeout-run that is not part of the tree (the `--on-timeout` hook, with whatever
+/// it starts), or `None`: walks of timeout-run's descendants leave it out. The process group
+/// and the cgroup never hold it. (FreeBSD's reaper signals every descendant, the hook too.)
+pub fn set_outsider(pid: Option<i32>) {
+    match backend() {
+        #[cfg(target_os = "linux")]
+        Backend::Linux => super::linux::contain::set_outsider(pid),
+        Backend::Portable => {
+            let _ = pid;
+        }
+    }
+}
+
 /// Number of timeout-run's live descendants (for the leftovers line and the report).
 pub fn descendant_count() -> usize {
     match backend() {

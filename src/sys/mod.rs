@@ -17,7 +17,6 @@
 //! exist) and the plain records both backends share.
 
 use std::ffi::OsStr;
-use std::os::fd::OwnedFd;
 use std::sync::OnceLock;
 
 pub mod census;
@@ -100,18 +99,5 @@ pub fn finds_descendants_outside_group() -> bool {
         #[cfg(target_os = "linux")]
         Backend::Linux => linux::procfs::available(),
         Backend::Portable => portable::contain::HAS_REAPER,
-    }
-}
-
-/// A descriptor that becomes readable when the child `pid` exits (a pidfd), on the Linux backend
-/// where the kernel has them; `None` elsewhere.
-pub fn exit_notifier(pid: i32) -> Option<OwnedFd> {
-    match backend() {
-        #[cfg(target_os = "linux")]
-        Backend::Linux => linux::pidfd_open(pid),
-        Backend::Portable => {
-            let _ = pid;
-            None
-        }
     }
 }

@@ -153,6 +153,8 @@ pub struct Reaping {
     pub reaped: Vec<Reaped>,
     /// No child is left at all.
     pub no_children: bool,
+    /// The child whose process group was to end with it, if it was reaped (see [`reap`]).
+    pub group_ended: Option<Reaped>,
 }
 
 /// Starts the command. Returns once it has exec'd: a failed exec is reported through a
@@ -166,11 +168,83 @@ pub fn spawn(plan: SpawnPlan<'_>) -> Result<Spawned, SpawnError> {
 }
 
 /// Reaps every child that has exited, without blocking.
-pub fn reap() -> Reaping {
+/// Reaps every child that has exited, without blocking. `ends_its_group`: a child that leads a
+/// process group of its own (the `--on-timeout` hook), whose group gets SIGKILL when it has
+/// exited, before it is reaped, while its pid still holds the group's number; it is reported
+/// apart, in [`Reaping::group_ended`].
+pub fn reap(ends_its_group: Option<i32>) -> Reaping {
+    let mut out = Reaping::default();
+    // Once that way, or the plain way (which could reap the leader first).
+    let reaped = match ends_its_group {
+        Some(leader) => {
+            reap_around(leader, &mut out);
+            true
+        }
+        None => false,
+    };
     match backend() {
         #[cfg(target_os = "linux")]
-        Backend::Linux => super::linux::spawn::reap(),
-        Backend::Portable => portable::spawn::reap(),
+        Backend::Linux => super::linux::spawn::reap(out, reaped),
+        Backend::Portable => portable::spawn::reap(out, reaped),
+    }
+}
+
+/// Reaps exited children one by one, looking first at which one is ready (without reaping it),
+/// so that `leader`'s group is killed before `leader` is reaped. Slower than the plain loop
+/// (two system calls a child): only while such a child runs.
+fn reap_around(leader: i32, out: &mut Reaping) {
+    loop {
+        // SAFETY: siginfo_t is plain data, valid when zeroed.
+        let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+        // SAFETY: waitid with WNOWAIT only reports which child is ready, into a local.
+        let r = unsafe {
+            libc::waitid(
+                libc::P_ALL,
+                0,
+                &mut info,
+                libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+            )
+        };
+        if r < 0 {
+            match Errno::last() {
+                Errno::EINTR => continue,
+                Errno::ECHILD => out.no_children = true,
+                _ => {}
+            }
+            return;
+        }
+        // SAFETY: waitid filled si_pid (0 when no child is ready).
+        let pid = unsafe { info.si_pid() };
+        if pid <= 0 {
+            return;
+        }
+        if pid == leader {
+            // SAFETY: killpg on the group of a child that is not reaped yet.
+            unsafe { libc::killpg(leader, libc::SIGKILL) };
+        }
+        match Reaped::wait(pid) {
+            Ok(Some((_, Some(reaped)))) if pid == leader => out.group_ended = Some(reaped),
+            Ok(Some((_, Some(reaped)))) => out.reaped.push(reaped),
+            Ok(_) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// Waits for the child `pid` to exit and reaps it; its status, `None` if it cannot be waited
+/// for.
+pub fn reap_blocking(pid: i32) -> Option<Status> {
+    let mut raw = 0;
+    loop {
+        // SAFETY: waitpid writes the status into a local integer.
+        let got = unsafe { libc::waitpid(pid, &mut raw, 0) };
+        if got == pid {
+            return portable::spawn::decode(raw);
+        }
+        if got < 0 && Errno::last() == Errno::EINTR {
+            continue;
+        }
+        return None;
     }
 }
 

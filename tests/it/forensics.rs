@@ -287,6 +287,43 @@ fn the_command_gets_its_whole_grace_after_the_hook() {
         .assert_faster_than(8 * SEC);
 }
 
+#[test]
+fn signals_are_served_while_the_hook_runs() {
+    // The hook would take 20 s and the command ignores SIGTERM. A SIGTERM to timeout-run cuts
+    // the hook short and starts the grace period; the same again kills at once. A SIGUSR1 in
+    // between reaches the command while the hook runs.
+    let script = "trap '' TERM; trap 'echo got USR1' USR1; echo ready; \
+                  while :; do sleep 0.05; done";
+    let marker = format!("20.{}", std::process::id());
+    let hook = format!("echo hook started; sleep {marker}");
+    let mut r = spawn([
+        "-vv",
+        "--on-timeout",
+        &hook,
+        "-g",
+        "30",
+        "30",
+        "sh",
+        "-c",
+        script,
+    ]);
+    r.wait_for_line("ready");
+    r.signal(libc::SIGALRM);
+    r.wait_for_stderr("hook started");
+    r.signal(libc::SIGUSR1);
+    r.wait_for_line("got USR1");
+    r.signal(libc::SIGTERM);
+    r.wait_for_stderr("cut short");
+    r.signal(libc::SIGTERM);
+    let f = r.finish();
+    f.assert_code(124).assert_faster_than(10 * SEC);
+    let left = std::process::Command::new("pgrep")
+        .args(["-f", &format!("sleep {marker}")])
+        .output()
+        .unwrap();
+    assert!(left.stdout.is_empty(), "the hook survived");
+}
+
 /// A big tree (more than one reader's share) is recorded whole: every process once, each under
 /// its parent, the command first.
 #[test]

@@ -186,9 +186,13 @@ unsafe fn execvpe(
 /// Once a pass has reaped a few, the rest are waited for one by one, by pid, from timeout-run's
 /// list of children, which the kernel answers without the scan. The common case (the command
 /// alone) costs no read of that list.
-pub fn reap() -> Reaping {
+///
+/// `out` holds what was reaped already; with `reaped`, nothing more is to be done.
+pub fn reap(mut out: Reaping, reaped: bool) -> Reaping {
     const BEFORE_THE_LIST: usize = 16;
-    let mut out = Reaping::default();
+    if reaped {
+        return out;
+    }
     loop {
         match Reaped::wait(-1) {
             Ok(Some((_, reaped))) => {

@@ -49,7 +49,7 @@ impl Drop for Tree {
         }
         for _ in 0..20 {
             self.kill();
-            if super::spawn::reap().no_children {
+            if crate::sys::spawn::reap(None).no_children {
                 return;
             }
             std::thread::sleep(std::time::Duration::from_millis(10));

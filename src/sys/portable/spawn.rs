@@ -204,9 +204,13 @@ fn environ_slot() -> *mut *mut *mut libc::c_char {
 /// telling timeout-run: the tree is empty once no child is left *and* the group is gone
 /// (`killpg(pgid, 0)` fails with ESRCH). While the first holds and not the second, the event
 /// source checks again at a modest interval ([`super::events`]).
-pub fn reap() -> Reaping {
-    let mut out = Reaping::default();
+///
+/// `out` holds what was reaped already; with `reaped`, no child is to be reaped any more.
+pub fn reap(mut out: Reaping, reaped: bool) -> Reaping {
     loop {
+        if reaped {
+            break;
+        }
         match Reaped::wait(-1) {
             Ok(Some((_, reaped))) => out.reaped.extend(reaped),
             Ok(None) => break,

@@ -346,7 +346,7 @@ impl Drop for Cgroup {
                 }
                 std::thread::sleep(std::time::Duration::from_millis(5));
                 // The killed processes may be timeout-run's children: reap them.
-                crate::sys::spawn::reap();
+                crate::sys::spawn::reap(None);
             }
         }
         // Closed (and so unlocked) before the removal: the kernel finishes taking down a

@@ -52,7 +52,7 @@ impl Drop for Tree {
         }
         for _ in 0..20 {
             self.kill();
-            let reaping = crate::sys::spawn::reap();
+            let reaping = crate::sys::spawn::reap(None);
             if reaping.no_children {
                 return;
             }
@@ -289,6 +289,11 @@ pub(crate) fn kill(pid: Pid, signal: Signal) -> bool {
 fn raw_killpg(group: Pid, signal: Signal) -> bool {
     // SAFETY: killpg(2) with a valid signal number has no memory effects.
     unsafe { libc::killpg(group.as_raw(), signal.raw()) == 0 }
+}
+
+/// Leaves the child `pid` (and so its descendants) out of the walks, or none.
+pub fn set_outsider(pid: Option<i32>) {
+    walk::OUTSIDER.store(pid.unwrap_or(0), std::sync::atomic::Ordering::Relaxed);
 }
 
 /// Whether `/proc` can be read (looked at once).

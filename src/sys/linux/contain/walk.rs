@@ -1,13 +1,30 @@
 //! Finding and signalling timeout-run's descendants through `/proc`, without a cgroup.
 
 use std::collections::{HashMap, HashSet};
-use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd};
+use std::os::fd::{AsFd, AsRawFd, BorrowedFd, OwnedFd};
+use std::sync::atomic::{AtomicI32, Ordering};
 
 use nix::unistd::Pid;
 
 use super::kill;
 use crate::signal::Signal;
+use crate::sys::linux::pidfd_open;
 use crate::sys::procfs;
+
+/// A child of timeout-run outside the tree (0: none), left out of every walk with its
+/// descendants.
+pub static OUTSIDER: AtomicI32 = AtomicI32::new(0);
+
+/// The children of `parent` (with `threads` threads); of timeout-run (`me`), less the one
+/// outside the tree.
+fn children(parent: i32, threads: u64, me: i32) -> Vec<i32> {
+    let mut children = procfs::children_of(parent, threads);
+    if parent == me {
+        let outsider = OUTSIDER.load(Ordering::Relaxed);
+        children.retain(|c| *c != outsider);
+    }
+    children
+}
 
 /// A process, as `/proc/<pid>/stat` identifies it: a pid is reused, a pid with its start time
 /// is not.
@@ -51,7 +68,7 @@ pub fn signal_descendants(
         let mut queue = vec![(me, 1)];
         let mut seen = HashSet::new();
         while let Some((parent, threads)) = queue.pop() {
-            for child in procfs::children_of(parent, threads) {
+            for child in children(parent, threads, me) {
                 if !seen.insert(child) {
                     continue;
                 }
@@ -93,7 +110,7 @@ pub fn walk() -> Vec<Descendant> {
     let mut queue = vec![(me, 1)];
     let mut seen = HashSet::new();
     while let Some((parent, threads)) = queue.pop() {
-        for child in procfs::children_of(parent, threads) {
+        for child in children(parent, threads, me) {
             if !seen.insert(child) {
                 continue;
             }
@@ -122,13 +139,6 @@ fn send_pinned(pidfd: Option<&OwnedFd>, d: &Descendant, signal: Signal) -> bool 
                 && kill(Pid::from_raw(d.pid), signal)
         }
     }
-}
-
-fn pidfd_open(pid: i32) -> Option<OwnedFd> {
-    // SAFETY: pidfd_open returns a new descriptor or -1; we take ownership of it only on success.
-    let fd = unsafe { libc::syscall(libc::SYS_pidfd_open, pid, 0) };
-    // SAFETY: a non-negative return is a freshly opened descriptor owned by nobody else.
-    (fd >= 0).then(|| unsafe { OwnedFd::from_raw_fd(fd as i32) })
 }
 
 fn pidfd_send_signal(fd: BorrowedFd<'_>, signal: Signal) -> bool {

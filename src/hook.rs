@@ -62,15 +62,17 @@ pub fn start(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) -> Option
             Ok(())
         });
     }
+    // Said before it starts, so that the line comes before what the hook prints.
+    tracing::info!(
+        "--on-timeout: running the hook (at most {})",
+        crate::duration::display(bound)
+    );
     // The hook's exit comes as a SIGCHLD: the supervisor reaps it (the `Child` is not waited
     // for).
     match sh.spawn() {
         Ok(child) => {
             let hook = child.id() as i32;
-            tracing::info!(
-                "--on-timeout: running the hook as pid {hook} (at most {})",
-                crate::duration::display(bound)
-            );
+            tracing::debug!("--on-timeout: the hook runs as pid {hook}");
             Some(Running {
                 pid: hook,
                 bound,

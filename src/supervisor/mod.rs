@@ -285,12 +285,12 @@ impl<'a> Supervisor<'a> {
             }
             if chld {
                 let reaping = spawn::reap(self.hook.as_ref().map(crate::hook::Running::pid));
+                let hook_done = reaping.group_ended.is_some();
                 if let Some(hook) = reaping.group_ended {
                     if let Some(running) = self.hook.take() {
                         running.ended(hook.status);
                     }
                     contain::set_outsider(None);
-                    queue.push_back(Event::HookDone);
                 }
                 tree_gone |= reaping.no_children;
                 let mut others = false;
@@ -338,6 +338,11 @@ impl<'a> Supervisor<'a> {
                     && (reaping.no_children || tree.cgroup_is_empty())
                 {
                     queue.push_back(Event::TreeEmpty);
+                }
+                // After the tree's news: a tree that ended while the hook ran gets no stop
+                // signal.
+                if hook_done {
+                    queue.push_back(Event::HookDone);
                 }
             }
             queue.push_back(Event::Tick);

@@ -324,6 +324,32 @@ fn signals_are_served_while_the_hook_runs() {
     assert!(left.stdout.is_empty(), "the hook survived");
 }
 
+#[test]
+fn a_tree_that_ends_during_the_hook_gets_no_stop_signal() {
+    // The hook kills the command (as `kill -QUIT` ends a Go program): nothing is left to stop,
+    // so no signal is sent, and the status is still 124.
+    let dir = tempdir();
+    for mode in ["group", "auto"] {
+        let report = dir.path().join(format!("{mode}.json"));
+        let f = run([
+            "-v",
+            "--contain",
+            mode,
+            "--report",
+            report.to_str().unwrap(),
+            "--on-timeout",
+            "kill -KILL $TIMEOUT_RUN_PID; sleep 0.3",
+            "0.2",
+            "sleep",
+            "30",
+        ]);
+        f.assert_code(124).assert_stderr_lacks("sending signal");
+        let r = report_of(&report);
+        assert_eq!(r["signals_sent"], serde_json::json!([]), "{mode}: {r:#}");
+        assert_eq!(r["command_status"]["signal"], "SIGKILL", "{mode}: {r:#}");
+    }
+}
+
 /// A big tree (more than one reader's share) is recorded whole: every process once, each under
 /// its parent, the command first.
 #[test]

@@ -976,6 +976,44 @@ fn interrupt_twice_after_timeout(s: &mut Soak) -> Duration {
     stop
 }
 
+/// SIGTERM twice while the `--on-timeout` hook runs, at a jittered moment: the first cuts the
+/// hook short (and the job it left) and starts the grace, the second kills at once; the timeout
+/// stands (124). The command ignores SIGTERM and has a setsid'd child that does too.
+fn hook_cut_short(s: &mut Soak) -> Duration {
+    let marker = format!("1000.{:07}", s.n);
+    let hook = format!("echo hook-started >&2; sleep {marker} & sleep {marker}");
+    let script =
+        format!("trap '' TERM; setsid sleep {marker} & echo ready; while :; do sleep 0.05; done");
+    let (mut r, w) = spawn_watched(&[
+        "-g",
+        "30",
+        "--on-timeout",
+        &hook,
+        "0.3",
+        "sh",
+        "-c",
+        &script,
+    ]);
+    r.wait_for_line("ready");
+    r.wait_for_stderr("hook-started");
+    spin(s.j.below(50_000));
+    let sent = Instant::now();
+    r.signal(libc::SIGTERM);
+    wait_until_taken(r.pid(), libc::SIGTERM);
+    spin(s.j.below(50_000));
+    r.signal(libc::SIGTERM);
+    let f = r.finish();
+    let stop = sent.elapsed();
+    w.check("hook: cut short", &mut s.stats, &f);
+    assert_no_leak("hook: cut short", &marker, &f);
+    assert_eq!(f.status.code(), Some(124), "{f:#?}");
+    assert!(
+        stop < 5 * SEC,
+        "hook cut short: {stop:?} from the first SIGTERM to exit (grace 30s): {f:#?}"
+    );
+    stop
+}
+
 // ---- Error injection -------------------------------------------------------------------------
 
 /// Few descriptors or refused system calls: timeout-run works (0) or fails cleanly (125), and
@@ -1098,7 +1136,7 @@ fn soak() {
         pid_namespace: namespace.is_none(),
         stats: Stats::default(),
     };
-    let all: [(&str, CaseFn); 14] = [
+    let all: [(&str, CaseFn); 15] = [
         ("exit at deadline", exit_at_deadline),
         ("signal during spawn", signal_during_spawn),
         ("signal storm", signal_storm),
@@ -1115,6 +1153,7 @@ fn soak() {
             "ctrl-c: twice in a timeout's grace",
             interrupt_twice_after_timeout,
         ),
+        ("hook: cut short", hook_cut_short),
         ("error injection", error_injection),
     ];
     let mut cases: Vec<Case> = all

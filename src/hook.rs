@@ -50,15 +50,26 @@ pub fn start(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) -> Option
         .stdout(stderr())
         .stderr(stderr())
         .process_group(0);
-    // SAFETY: between fork and exec the child only calls sigprocmask and signal, which are
-    // async-signal-safe, on local values: timeout-run blocks every signal for its signalfd, and
-    // the hook must get them back, with SIGPIPE at its default action.
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: between fork and exec the child only calls sigprocmask, signal, prctl, getppid and
+    // _exit, which are async-signal-safe, on local values: timeout-run blocks every signal for
+    // its signalfd, and the hook must get them back, with SIGPIPE at its default action.
     unsafe {
-        sh.pre_exec(|| {
+        sh.pre_exec(move || {
             let mut none: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut none);
             libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
+            // Nothing of timeout-run's outlives it: a SIGKILLed timeout-run takes the hook
+            // along, as it takes the command.
+            #[cfg(target_os = "linux")]
+            {
+                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
+                // Dead before that took effect: nobody will send it.
+                if libc::getppid() != parent {
+                    libc::_exit(1);
+                }
+            }
             Ok(())
         });
     }

@@ -350,6 +350,37 @@ fn a_tree_that_ends_during_the_hook_gets_no_stop_signal() {
     }
 }
 
+#[test]
+fn the_hook_dies_with_a_sigkilled_timeout_run() {
+    if crate::util::linux_only(
+        "the_hook_dies_with_a_sigkilled_timeout_run",
+        "the parent-death signal",
+    ) {
+        return;
+    }
+    let marker = format!("40.{}", std::process::id());
+    // The hook itself, as the command itself, dies with timeout-run (what it starts, as what
+    // the command starts, does not get a parent-death signal).
+    let hook = format!("echo hook-started >&2; exec sleep {marker}");
+    let mut r = spawn(["--on-timeout", &hook, "-g", "30", "0.2", "sleep", "30"]);
+    r.wait_for_stderr("hook-started");
+    r.signal(libc::SIGKILL);
+    r.finish().assert_signal(libc::SIGKILL);
+    let alive = || {
+        !std::process::Command::new("pgrep")
+            .args(["-f", &format!("sleep {marker}")])
+            .output()
+            .unwrap()
+            .stdout
+            .is_empty()
+    };
+    let deadline = std::time::Instant::now() + 2 * SEC;
+    while alive() && std::time::Instant::now() < deadline {
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    assert!(!alive(), "the hook outlived timeout-run");
+}
+
 /// A big tree (more than one reader's share) is recorded whole: every process once, each under
 /// its parent, the command first.
 #[test]

@@ -327,6 +327,8 @@ impl Running {
         }
     }
 
+    /// SIGKILL to timeout-run's process group (what the command holds dies with timeout-run
+    /// through its parent-death signal, a cgroup's with it), then reaps timeout-run.
     fn kill_all(&mut self) {
         // SAFETY: kill(2) of the process group we created for this run.
         unsafe {
@@ -368,6 +370,16 @@ impl Running {
                 }
                 None => thread::sleep(Duration::from_millis(2)),
             }
+        }
+    }
+}
+
+impl Drop for Running {
+    /// A test that fails before `finish` (a readiness line that never came) leaves nothing
+    /// running either.
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            self.kill_all();
         }
     }
 }

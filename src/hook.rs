@@ -50,6 +50,7 @@ pub fn start(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) -> Option
         .stdout(stderr())
         .stderr(stderr())
         .process_group(0);
+    #[cfg(target_os = "linux")]
     let parent = std::process::id() as libc::pid_t;
     // SAFETY: between fork and exec the child only calls sigprocmask, signal, prctl, getppid and
     // _exit, which are async-signal-safe, on local values: timeout-run blocks every signal for

@@ -482,6 +482,11 @@ impl Machine {
                 if self.phase != Phase::Done {
                     self.on_signal(signal, from_terminal, now, actions);
                 }
+                // Ctrl-C started this grace period as it starts a cancel's: the person at the
+                // terminal hears why nothing happens yet.
+                if from_terminal && matches!(self.phase, Phase::Stopping { .. }) {
+                    self.notice_at = Some((now.add(NOTICE_AFTER), signal));
+                }
             }
             Phase::Stopping { .. } | Phase::Killing => {
                 // In any grace period (a cancel's, a timeout's, the leftovers'), the first
@@ -966,6 +971,24 @@ mod tests {
             m.handle(sig(TERM), at(5_200)),
             [Action::Kill {
                 why: Why::Insisted(DEADLINE)
+            }]
+        );
+        // Ctrl-C during the hook: the same notice as after a Ctrl-C that cancels.
+        let mut m = with_hook();
+        m.handle(Event::Tick, at(5_000));
+        m.handle(
+            Event::Signal {
+                signal: INT,
+                from_terminal: true,
+            },
+            at(5_100),
+        );
+        assert_eq!(m.next_wakeup(), Some(at(6_100)));
+        assert_eq!(
+            m.handle(Event::Tick, at(6_100)),
+            [Action::Notice {
+                left: Some(Duration::from_secs(1)),
+                again: INT
             }]
         );
         // Other signals are relayed while the hook runs, and SIGALRM ends it.

@@ -5,7 +5,14 @@
 //!
 //! The supervisor does not wait for it: it goes on serving signals, output and the command's
 //! exit while the hook runs (the state machine's `Hook` phase), and learns of its end when it
-//! reaps it, as a child whose process group ends with it.
+//! reaps it.
+//!
+//! The hook is held by a process of timeout-run's own, its keeper: a child subreaper (on Linux)
+//! that starts `sh -c CMD`, so that whatever the hook starts, `setsid`'d daemons included, is
+//! the keeper's descendant and never becomes part of the command's tree (nor of what the tree
+//! used). When the shell exits, when timeout-run asks (SIGTERM), or when timeout-run dies (its
+//! parent-death signal), the keeper kills everything it holds, reaps it, and exits with the
+//! shell's status.
 
 use std::ffi::OsStr;
 use std::os::fd::AsFd;
@@ -14,9 +21,13 @@ use std::process::{Command, Stdio};
 use std::time::Duration;
 
 use crate::outcome::Status;
-use crate::{log, report};
+use crate::report;
 
-/// A hook that runs. Dropped before it ended (an attempt that fails), it is killed.
+/// How long the keeper goes on killing what the hook left (processes that do not die at once,
+/// in uninterruptible sleep).
+const KEEPER_PATIENCE: Duration = Duration::from_secs(5);
+
+/// A hook that runs (its keeper). Dropped before it ended (an attempt that fails), it is ended.
 #[derive(Debug)]
 pub struct Running {
     pid: i32,
@@ -33,13 +44,6 @@ pub fn start(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) -> Option
         .map(i32::to_string)
         .collect::<Vec<_>>()
         .join(" ");
-    let stderr = || {
-        std::io::stderr()
-            .as_fd()
-            .try_clone_to_owned()
-            .map(Stdio::from)
-            .unwrap_or_else(|_| Stdio::null())
-    };
     let mut sh = Command::new("/bin/sh");
     sh.arg("-c")
         .arg(command)
@@ -47,30 +51,18 @@ pub fn start(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) -> Option
         .env("TIMEOUT_RUN_PID", pid.to_string())
         .env("TIMEOUT_RUN_PIDS", &pids)
         .stdin(Stdio::null())
-        .stdout(stderr())
-        .stderr(stderr())
         .process_group(0);
-    #[cfg(target_os = "linux")]
-    let parent = std::process::id() as libc::pid_t;
-    // SAFETY: between fork and exec the child only calls sigprocmask, signal, prctl, getppid and
-    // _exit, which are async-signal-safe, on local values: timeout-run blocks every signal for
-    // its signalfd, and the hook must get them back, with SIGPIPE at its default action.
+    // SAFETY: between fork and exec the shell only calls sigprocmask, signal and prctl, which
+    // are async-signal-safe, on local values: the keeper blocks every signal, and the hook gets
+    // them back, with SIGPIPE at its default action, and dies with its keeper.
     unsafe {
-        sh.pre_exec(move || {
+        sh.pre_exec(|| {
             let mut none: libc::sigset_t = std::mem::zeroed();
             libc::sigemptyset(&mut none);
             libc::sigprocmask(libc::SIG_SETMASK, &none, std::ptr::null_mut());
             libc::signal(libc::SIGPIPE, libc::SIG_DFL);
-            // Nothing of timeout-run's outlives it: a SIGKILLed timeout-run takes the hook
-            // along, as it takes the command.
             #[cfg(target_os = "linux")]
-            {
-                libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
-                // Dead before that took effect: nobody will send it.
-                if libc::getppid() != parent {
-                    libc::_exit(1);
-                }
-            }
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL, 0, 0, 0);
             Ok(())
         });
     }
@@ -79,33 +71,37 @@ pub fn start(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) -> Option
         "--on-timeout: running the hook (at most {})",
         crate::duration::display(bound)
     );
-    // The hook's exit comes as a SIGCHLD: the supervisor reaps it (the `Child` is not waited
-    // for).
-    match sh.spawn() {
-        Ok(child) => {
-            let hook = child.id() as i32;
-            tracing::debug!("--on-timeout: the hook runs as pid {hook}");
-            Some(Running {
-                pid: hook,
-                bound,
-                over: false,
-            })
-        }
-        Err(e) => {
-            tracing::warn!("--on-timeout: cannot run the hook: {}", log::os_reason(&e));
-            None
-        }
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: timeout-run is single-threaded here (the census's threads are joined), so the
+    // child is a whole copy of the process and may go on running Rust code; it never returns.
+    let keeper = unsafe { libc::fork() };
+    if keeper == 0 {
+        keep(sh, parent);
     }
+    if keeper < 0 {
+        let e = std::io::Error::last_os_error();
+        tracing::warn!(
+            "--on-timeout: cannot run the hook: {}",
+            crate::log::os_reason(&e)
+        );
+        return None;
+    }
+    tracing::debug!("--on-timeout: the hook's keeper runs as pid {keeper}");
+    Some(Running {
+        pid: keeper,
+        bound,
+        over: false,
+    })
 }
 
 impl Running {
-    /// The hook's pid, which is also its process group's number.
+    /// The keeper's pid, which is also its process group's number.
     pub fn pid(&self) -> i32 {
         self.pid
     }
 
-    /// The hook exited and was reaped with `status` (whatever it left in its process group was
-    /// killed just before, while its pid still held the group's number).
+    /// The hook exited and its keeper was reaped with `status` (the hook's own, the keeper
+    /// having killed whatever the hook left).
     pub fn ended(mut self, status: Status) {
         self.over = true;
         match status {
@@ -118,7 +114,7 @@ impl Running {
     }
 
     /// Ends the hook before it exited: it ran out of time (`overran`), or a signal to
-    /// timeout-run wants the tree stopped now. SIGKILL to its process group, then it is reaped.
+    /// timeout-run wants the tree stopped now.
     pub fn end(mut self, overran: bool) {
         if overran {
             tracing::warn!(
@@ -129,24 +125,150 @@ impl Running {
             tracing::info!("--on-timeout: cut short: killing the hook");
         }
         self.over = true;
-        if let Some(status) = kill_and_reap(self.pid) {
-            tracing::debug!("--on-timeout: the hook {}", report::describe_status(status));
-        }
+        end_keeper(self.pid);
     }
 }
 
 impl Drop for Running {
     fn drop(&mut self) {
         if !self.over {
-            kill_and_reap(self.pid);
+            end_keeper(self.pid);
         }
     }
 }
 
-/// SIGKILL to the process group `pid` leads, then reaps `pid`: the group's number cannot have
-/// been given to anyone else while its leader is not reaped.
-fn kill_and_reap(pid: i32) -> Option<Status> {
-    // SAFETY: killpg on a group whose leader is our child, not reaped yet.
-    unsafe { libc::killpg(pid, libc::SIGKILL) };
-    crate::sys::spawn::reap_blocking(pid)
+/// Asks the keeper `pid` (a child, not reaped) to kill what it holds and exit, then reaps it;
+/// SIGKILL if it is not done within its patience.
+fn end_keeper(pid: i32) {
+    // SAFETY: kill on our own child, not reaped yet.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + KEEPER_PATIENCE + Duration::from_secs(1);
+    while std::time::Instant::now() < deadline {
+        let mut raw = 0;
+        // SAFETY: waitpid writes the status into a local integer.
+        match unsafe { libc::waitpid(pid, &mut raw, libc::WNOHANG) } {
+            0 => std::thread::sleep(Duration::from_millis(5)),
+            _ => return,
+        }
+    }
+    // SAFETY: kill on our own child, not reaped yet.
+    unsafe { libc::kill(pid, libc::SIGKILL) };
+    crate::sys::spawn::reap_blocking(pid);
+}
+
+/// The keeper's exit status when it could not start the shell, as a shell's for a command it
+/// cannot find.
+const KEEPER_FAILED: i32 = 127;
+
+/// The keeper's life (in the forked child): start the shell, wait for it or for timeout-run's
+/// SIGTERM (or its parent-death signal), kill everything it holds, exit with the shell's status.
+fn keep(mut sh: Command, parent: libc::pid_t) -> ! {
+    let waited = [
+        libc::SIGCHLD,
+        libc::SIGTERM,
+        libc::SIGINT,
+        libc::SIGHUP,
+        libc::SIGQUIT,
+    ];
+    // SAFETY: plain calls on local values in the keeper: every signal blocked first (a handler
+    // inherited from the portable backend must not run here), dispositions back to default,
+    // a process group of its own, and on Linux the parent-death signal and the subreaper bit.
+    let set = unsafe {
+        let mut all: libc::sigset_t = std::mem::zeroed();
+        libc::sigfillset(&mut all);
+        libc::sigprocmask(libc::SIG_SETMASK, &all, std::ptr::null_mut());
+        crate::sys::events::default_dispositions();
+        libc::signal(libc::SIGCHLD, libc::SIG_DFL);
+        libc::setpgid(0, 0);
+        #[cfg(target_os = "linux")]
+        {
+            libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGTERM, 0, 0, 0);
+            libc::prctl(libc::PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+        }
+        let mut set: libc::sigset_t = std::mem::zeroed();
+        libc::sigemptyset(&mut set);
+        for s in waited {
+            libc::sigaddset(&mut set, s);
+        }
+        set
+    };
+    // Nothing of timeout-run's but stderr: a pipe it holds must not stay open because of us.
+    // The hook's output goes there.
+    crate::sys::fd::close_all_but(&[libc::STDERR_FILENO]);
+    if let Ok(fd) = std::io::stderr().as_fd().try_clone_to_owned() {
+        sh.stdout(Stdio::from(fd));
+    }
+    // SAFETY: getppid has no preconditions; a dead parent means nobody wants the hook.
+    if unsafe { libc::getppid() } != parent {
+        // SAFETY: ending the keeper without running timeout-run's exit path.
+        unsafe { libc::_exit(KEEPER_FAILED) };
+    }
+    let shell = match sh.spawn() {
+        Ok(child) => child.id() as i32,
+        // SAFETY: as above.
+        Err(_) => unsafe { libc::_exit(KEEPER_FAILED) },
+    };
+    let mut status: Option<i32> = None;
+    loop {
+        let mut signal = 0;
+        // SAFETY: waits for one of the blocked signals in `set`, written into a local.
+        if unsafe { libc::sigwait(&set, &mut signal) } != 0 {
+            continue;
+        }
+        if signal == libc::SIGCHLD {
+            loop {
+                let mut raw = 0;
+                // SAFETY: waitpid writes the status into a local integer.
+                let pid = unsafe { libc::waitpid(-1, &mut raw, libc::WNOHANG) };
+                if pid <= 0 {
+                    break;
+                }
+                if pid == shell {
+                    status = Some(if libc::WIFSIGNALED(raw) {
+                        128 + libc::WTERMSIG(raw)
+                    } else {
+                        libc::WEXITSTATUS(raw)
+                    });
+                }
+            }
+            if status.is_some() {
+                break;
+            }
+        } else if signal > 0 {
+            break;
+        }
+    }
+    // Whatever is left: the shell's group while the shell is not reaped (its number is still
+    // its own), then every child of the keeper, again and again, as descendants are re-parented
+    // to it, until none is left.
+    if status.is_none() {
+        // SAFETY: killpg on the group of our own child, not reaped yet.
+        unsafe { libc::killpg(shell, libc::SIGKILL) };
+    }
+    let deadline = std::time::Instant::now() + KEEPER_PATIENCE;
+    loop {
+        for child in crate::sys::own_children() {
+            // SAFETY: kill on our own child: its pid is not given out again before we reap it.
+            unsafe { libc::kill(child, libc::SIGKILL) };
+        }
+        let mut none_left = false;
+        loop {
+            let mut raw = 0;
+            // SAFETY: waitpid writes the status into a local integer.
+            let pid = unsafe { libc::waitpid(-1, &mut raw, libc::WNOHANG) };
+            if pid < 0 {
+                none_left = true;
+                break;
+            }
+            if pid == 0 {
+                break;
+            }
+        }
+        if none_left || std::time::Instant::now() >= deadline {
+            break;
+        }
+        std::thread::sleep(Duration::from_millis(5));
+    }
+    // SAFETY: ending the keeper without running timeout-run's exit path.
+    unsafe { libc::_exit(status.unwrap_or(KEEPER_FAILED)) }
 }

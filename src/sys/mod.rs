@@ -101,3 +101,15 @@ pub fn finds_descendants_outside_group() -> bool {
         Backend::Portable => portable::contain::HAS_REAPER,
     }
 }
+
+/// This process's children (from `/proc`, on Linux; none known elsewhere).
+pub fn own_children() -> Vec<i32> {
+    #[cfg(target_os = "linux")]
+    {
+        procfs::children_of(std::process::id() as i32, 1)
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        Vec::new()
+    }
+}

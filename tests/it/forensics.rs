@@ -381,6 +381,50 @@ fn the_hook_dies_with_a_sigkilled_timeout_run() {
     assert!(!alive(), "the hook outlived timeout-run");
 }
 
+#[test]
+fn what_the_hook_starts_is_never_part_of_the_tree() {
+    // The hook leaves daemons that called setsid, one of them ignoring SIGTERM, and a job
+    // that fills memory: none of them is stopped as the tree, counted as the tree's, holds the
+    // grace period or stderr open, or outlives timeout-run.
+    let marker = format!("30.{}", std::process::id());
+    let hook = format!(
+        "setsid sleep {marker} & (trap '' TERM; setsid sleep {marker} &); \
+         (python3 -c 'b = bytearray(100 << 20)' &); sleep 0.5"
+    );
+    let dir = tempdir();
+    let report = dir.path().join("r.json");
+    for mode in ["group", "auto"] {
+        let f = run([
+            "--contain",
+            mode,
+            "--report",
+            report.to_str().unwrap(),
+            "--on-timeout",
+            &hook,
+            "-g",
+            "5",
+            "0.3",
+            "sleep",
+            "30",
+        ]);
+        f.assert_code(124).assert_faster_than(4 * SEC);
+        let r = report_of(&report);
+        assert_eq!(r["escalated"], false, "{mode}: {r:#}");
+        assert!(
+            r["rusage"]["max_rss_kib"].as_i64().unwrap() < 50_000,
+            "{mode}: {r:#}"
+        );
+        let left = std::process::Command::new("pgrep")
+            .args(["-f", &format!("sleep {marker}")])
+            .output()
+            .unwrap();
+        assert!(
+            left.stdout.is_empty(),
+            "{mode}: the hook's daemons survived"
+        );
+    }
+}
+
 /// A big tree (more than one reader's share) is recorded whole: every process once, each under
 /// its parent, the command first.
 #[test]

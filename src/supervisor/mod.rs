@@ -640,12 +640,20 @@ impl<'a> Supervisor<'a> {
                         report::plural(reached, "process", "processes"),
                         report::explain(why, self.config.grace)
                     );
-                    attempt.signals_sent.push(SentSignal {
-                        signal,
-                        target,
-                        reason: report::reason(why),
-                        at,
+                    // Once in the report for a run of such passes (a tree that forks all
+                    // through its grace period would add one entry a reaping).
+                    let reason = report::reason(why);
+                    let same = attempt.signals_sent.last().is_some_and(|last| {
+                        last.signal == signal && last.reason == reason && last.target == target
                     });
+                    if !same {
+                        attempt.signals_sent.push(SentSignal {
+                            signal,
+                            target,
+                            reason,
+                            at,
+                        });
+                    }
                 }
             }
             Action::SendOutsideTerminalGroup { signal, why } => {

@@ -484,6 +484,40 @@ fn report_counts_leftovers() {
 }
 
 #[test]
+fn a_tree_that_forks_through_its_grace_period_is_reported_once_per_signal() {
+    if crate::util::linux_backend_only(
+        "a_tree_that_forks_through_its_grace_period_is_reported_once_per_signal",
+        "setsid'd descendants are found through the /proc walk",
+    ) {
+        return;
+    }
+    // Double-forked processes keep coming back to timeout-run (which reaps them) and being
+    // replaced during the grace period: each reaping sends the stop signal to the newcomers,
+    // and the report says so once, not once a reaping.
+    let dir = tempdir();
+    let report = dir.path().join("r.json");
+    let script = "trap '' TERM; setsid sh -c \"trap '' TERM; \
+                  while :; do (trap '' TERM; sleep 0.03 &); sleep 0.01; done\" & wait";
+    let f = run([
+        "--contain",
+        "group",
+        "--report",
+        report.to_str().unwrap(),
+        "-g",
+        "1",
+        "0.3",
+        "sh",
+        "-c",
+        script,
+    ]);
+    f.assert_code(124);
+    let r = report_of(&report);
+    let sent = r["signals_sent"].as_array().unwrap();
+    assert!(sent.len() <= 6, "{r:#}");
+    assert_eq!(sent.last().unwrap()["signal"], "SIGKILL", "{r:#}");
+}
+
+#[test]
 fn report_to_stderr() {
     let f = run(["--report", "-", "true"]);
     f.assert_code(0);

@@ -156,6 +156,15 @@ fn end_keeper(pid: i32) {
     crate::sys::spawn::reap_blocking(pid);
 }
 
+/// A wait status as a shell gives it: the exit code, or 128 + the signal that killed it.
+fn shell_status(raw: libc::c_int) -> i32 {
+    if libc::WIFSIGNALED(raw) {
+        128 + libc::WTERMSIG(raw)
+    } else {
+        libc::WEXITSTATUS(raw)
+    }
+}
+
 /// The keeper's exit status when it could not start the shell, as a shell's for a command it
 /// cannot find.
 const KEEPER_FAILED: i32 = 127;
@@ -216,35 +225,54 @@ fn keep(mut sh: Command, parent: libc::pid_t) -> ! {
             continue;
         }
         if signal == libc::SIGCHLD {
+            // The shell first, without reaping it: its group (a job it left running) goes
+            // while the shell's pid still holds the group's number.
+            // SAFETY: siginfo_t is plain data, valid when zeroed.
+            let mut info: libc::siginfo_t = unsafe { std::mem::zeroed() };
+            // SAFETY: waitid with WNOWAIT only looks at the shell's state, into a local.
+            let peeked = unsafe {
+                libc::waitid(
+                    libc::P_PID,
+                    shell as libc::id_t,
+                    &mut info,
+                    libc::WEXITED | libc::WNOHANG | libc::WNOWAIT,
+                )
+            };
+            // SAFETY: waitid filled si_pid (0 when the shell has not exited).
+            if peeked == 0 && unsafe { info.si_pid() } == shell {
+                // SAFETY: killpg on the group of our own child, not reaped yet.
+                unsafe { libc::killpg(shell, libc::SIGKILL) };
+                let mut raw = 0;
+                // SAFETY: waitpid writes the status into a local integer.
+                if unsafe { libc::waitpid(shell, &mut raw, 0) } == shell {
+                    status = Some(shell_status(raw));
+                }
+                break;
+            }
+            // Others (processes the hook left, re-parented to the keeper) as they exit; the
+            // shell too, should it exit right now (its group is then left to the sweep below).
             loop {
                 let mut raw = 0;
                 // SAFETY: waitpid writes the status into a local integer.
                 let pid = unsafe { libc::waitpid(-1, &mut raw, libc::WNOHANG) };
-                if pid <= 0 {
-                    break;
-                }
                 if pid == shell {
-                    status = Some(if libc::WIFSIGNALED(raw) {
-                        128 + libc::WTERMSIG(raw)
-                    } else {
-                        libc::WEXITSTATUS(raw)
-                    });
+                    status = Some(shell_status(raw));
+                }
+                if pid <= 0 || pid == shell {
+                    break;
                 }
             }
             if status.is_some() {
                 break;
             }
         } else if signal > 0 {
+            // SAFETY: killpg on the group of our own child, not reaped yet.
+            unsafe { libc::killpg(shell, libc::SIGKILL) };
             break;
         }
     }
-    // Whatever is left: the shell's group while the shell is not reaped (its number is still
-    // its own), then every child of the keeper, again and again, as descendants are re-parented
-    // to it, until none is left.
-    if status.is_none() {
-        // SAFETY: killpg on the group of our own child, not reaped yet.
-        unsafe { libc::killpg(shell, libc::SIGKILL) };
-    }
+    // Whatever is left: every child of the keeper, again and again, as descendants are
+    // re-parented to it, until none is left.
     let deadline = std::time::Instant::now() + KEEPER_PATIENCE;
     loop {
         for child in crate::sys::own_children() {

@@ -27,7 +27,7 @@ use crate::report;
 /// in uninterruptible sleep).
 const KEEPER_PATIENCE: Duration = Duration::from_secs(5);
 
-/// A hook that runs (its keeper). Dropped before it ended (an attempt that fails), it is ended.
+/// A hook that runs (its keeper).
 #[derive(Debug)]
 pub struct Running {
     pid: i32,
@@ -87,6 +87,8 @@ pub fn start(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) -> Option
         return None;
     }
     tracing::debug!("--on-timeout: the hook's keeper runs as pid {keeper}");
+    // Not part of the tree: walks of timeout-run's descendants leave it out while it runs.
+    crate::sys::contain::set_outsider(Some(keeper));
     Some(Running {
         pid: keeper,
         bound,
@@ -103,7 +105,7 @@ impl Running {
     /// The hook exited and its keeper was reaped with `status` (the hook's own, the keeper
     /// having killed whatever the hook left).
     pub fn ended(mut self, status: Status) {
-        self.over = true;
+        self.finish();
         match status {
             Status::Code(0) => tracing::debug!("--on-timeout: the hook succeeded"),
             status => tracing::warn!(
@@ -115,7 +117,7 @@ impl Running {
 
     /// Ends the hook before it exited: it ran out of time (`overran`), or a signal to
     /// timeout-run wants the tree stopped now.
-    pub fn end(mut self, overran: bool) {
+    pub fn end(self, overran: bool) {
         if overran {
             tracing::warn!(
                 "--on-timeout: the hook did not finish within {}: killing it",
@@ -124,15 +126,23 @@ impl Running {
         } else {
             tracing::info!("--on-timeout: cut short: killing the hook");
         }
+        // Dropping it ends it.
+    }
+
+    /// The keeper is gone (reaped): nothing is left to end or to leave out of the tree.
+    fn finish(&mut self) {
         self.over = true;
-        end_keeper(self.pid);
+        crate::sys::contain::set_outsider(None);
     }
 }
 
 impl Drop for Running {
+    /// A hook not over yet (ended early, or an attempt that fails) is ended: its keeper kills
+    /// what it holds, and is reaped.
     fn drop(&mut self) {
         if !self.over {
             end_keeper(self.pid);
+            self.finish();
         }
     }
 }

@@ -286,11 +286,10 @@ impl<'a> Supervisor<'a> {
             if chld {
                 let reaping = spawn::reap(self.hook.as_ref().map(crate::hook::Running::pid));
                 let hook_done = reaping.group_ended.is_some();
-                if let Some(hook) = reaping.group_ended {
-                    if let Some(running) = self.hook.take() {
-                        running.ended(hook.status);
-                    }
-                    contain::set_outsider(None);
+                if let Some(hook) = reaping.group_ended
+                    && let Some(running) = self.hook.take()
+                {
+                    running.ended(hook.status);
                 }
                 tree_gone |= reaping.no_children;
                 let mut others = false;
@@ -332,7 +331,7 @@ impl<'a> Supervisor<'a> {
                     queue.push_back(Event::Reaped);
                 }
                 // A cgroup is gone when nobody is in it, even if timeout-run has other children
-                // (a hook's orphans, processes kept from an earlier attempt).
+                // (the hook's keeper, processes kept from an earlier attempt).
                 if leader_status.is_some()
                     && !leader_now
                     && (reaping.no_children || tree.cgroup_is_empty())
@@ -711,16 +710,19 @@ impl<'a> Supervisor<'a> {
                     || self.config.on_timeout.is_some()
                     || tracing::enabled!(tracing::Level::INFO);
                 if wanted {
-                    let started = (Instant::now(), census::cpu_time());
+                    let started = tracing::enabled!(tracing::Level::DEBUG)
+                        .then(|| (Instant::now(), census::cpu_time()));
                     let processes = census::take(&pids);
                     // Its cost delays the stop signal: said, for whoever measures it (the CPU
                     // time too, shared between threads, which a busy machine does not show).
-                    tracing::debug!(
-                        "read {} in {:.2}ms (CPU time {:.2}ms)",
-                        report::plural(processes.len(), "process", "processes"),
-                        Instant::now().since(started.0).as_secs_f64() * 1000.0,
-                        (census::cpu_time() - started.1).as_secs_f64() * 1000.0
-                    );
+                    if let Some((at, cpu)) = started {
+                        tracing::debug!(
+                            "read {} in {:.2}ms (CPU time {:.2}ms)",
+                            report::plural(processes.len(), "process", "processes"),
+                            Instant::now().since(at).as_secs_f64() * 1000.0,
+                            (census::cpu_time() - cpu).as_secs_f64() * 1000.0
+                        );
+                    }
                     if tracing::enabled!(tracing::Level::INFO) {
                         tracing::info!(
                             "the tree of '{name}' at the timeout ({}):",
@@ -742,10 +744,7 @@ impl<'a> Supervisor<'a> {
                         0
                     };
                     match crate::hook::start(hook, leader, &pids, bound) {
-                        Some(running) => {
-                            contain::set_outsider(Some(running.pid()));
-                            self.hook = Some(running);
-                        }
+                        Some(running) => self.hook = Some(running),
                         None => return Some(Event::HookDone),
                     }
                 }
@@ -753,7 +752,6 @@ impl<'a> Supervisor<'a> {
             Action::EndHook { overran } => {
                 if let Some(running) = self.hook.take() {
                     running.end(overran);
-                    contain::set_outsider(None);
                 }
             }
             Action::Suspend { signal } => {

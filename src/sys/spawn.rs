@@ -128,9 +128,9 @@ impl Reaped {
         })
     }
 
-    /// Reaps the child `pid` (`-1`: any child) if one has exited: its pid and what it left,
-    /// `Ok(None)` when none has. A stop or continue report reads as `Some((pid, None))`.
-    pub(in crate::sys) fn wait(pid: i32) -> Result<Option<(i32, Option<Reaped>)>, Errno> {
+    /// Reaps the child `pid` (`-1`: any child) if one has exited: `Ok(None)` when none has,
+    /// `Ok(Some(None))` for a report that is not an end (a stop or a continue).
+    pub(in crate::sys) fn wait(pid: i32) -> Result<Option<Option<Reaped>>, Errno> {
         let mut raw = 0;
         // SAFETY: rusage is plain data, valid when zeroed.
         let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
@@ -139,7 +139,7 @@ impl Reaped {
             let got = unsafe { libc::wait4(pid, &mut raw, libc::WNOHANG, &mut usage) };
             match got {
                 0 => return Ok(None),
-                got if got > 0 => return Ok(Some((got, Reaped::from_wait(got, raw, &usage)))),
+                got if got > 0 => return Ok(Some(Reaped::from_wait(got, raw, &usage))),
                 _ if Errno::last() == Errno::EINTR => continue,
                 _ => return Err(Errno::last()),
             }
@@ -223,8 +223,8 @@ fn reap_around(leader: i32, out: &mut Reaping) {
             unsafe { libc::killpg(leader, libc::SIGKILL) };
         }
         match Reaped::wait(pid) {
-            Ok(Some((_, Some(reaped)))) if pid == leader => out.group_ended = Some(reaped),
-            Ok(Some((_, Some(reaped)))) => out.reaped.push(reaped),
+            Ok(Some(Some(reaped))) if pid == leader => out.group_ended = Some(reaped),
+            Ok(Some(Some(reaped))) => out.reaped.push(reaped),
             Ok(_) => {}
             Err(_) => return,
         }

@@ -337,6 +337,18 @@ fn wait_until_taken(pid: i32, signal: i32) {
     panic!("signal {signal} still pending for timeout-run after 5s");
 }
 
+/// Sends `signal` to timeout-run, waits until it has taken it, lets `micros` go by, sends it
+/// again, and waits for the end: what it did, and how long after the first signal it ended.
+fn signal_twice(r: Running, signal: i32, micros: u64) -> (Finished, Duration) {
+    let sent = Instant::now();
+    r.signal(signal);
+    wait_until_taken(r.pid(), signal);
+    spin(micros);
+    r.signal(signal);
+    let f = r.finish();
+    (f, sent.elapsed())
+}
+
 // ---- Running as another user ---------------------------------------------------------------
 
 /// How the group-mode cases run timeout-run: as `nobody` through setpriv when the soak runs as
@@ -930,13 +942,7 @@ fn interrupt_twice(s: &mut Soak) -> Duration {
         "print", &marker,
     ]);
     r.wait_for_line("ready");
-    let sent = Instant::now();
-    r.signal(libc::SIGINT);
-    wait_until_taken(r.pid(), libc::SIGINT);
-    spin(s.j.below(100_000));
-    r.signal(libc::SIGINT);
-    let f = r.finish();
-    let stop = sent.elapsed();
+    let (f, stop) = signal_twice(r, libc::SIGINT, s.j.below(100_000));
     w.check("ctrl-c: twice in a cancel's grace", &mut s.stats, &f);
     assert_no_leak("ctrl-c: twice in a cancel's grace", &marker, &f);
     assert_eq!(signal_of(&f), Some(libc::SIGINT), "{f:#?}");
@@ -958,13 +964,7 @@ fn interrupt_twice_after_timeout(s: &mut Soak) -> Duration {
     );
     let (mut r, w) = spawn_watched(&["-g", "30", "-t", "0.5", "sh", "-c", &script]);
     r.wait_for_line("got-term");
-    let sent = Instant::now();
-    r.signal(libc::SIGINT);
-    wait_until_taken(r.pid(), libc::SIGINT);
-    spin(s.j.below(100_000));
-    r.signal(libc::SIGINT);
-    let f = r.finish();
-    let stop = sent.elapsed();
+    let (f, stop) = signal_twice(r, libc::SIGINT, s.j.below(100_000));
     w.check("ctrl-c: twice in a timeout's grace", &mut s.stats, &f);
     assert_no_leak("ctrl-c: twice in a timeout's grace", &marker, &f);
     assert_eq!(f.status.code(), Some(124), "{f:#?}");
@@ -997,13 +997,7 @@ fn hook_cut_short(s: &mut Soak) -> Duration {
     r.wait_for_line("ready");
     r.wait_for_stderr("hook-started");
     spin(s.j.below(50_000));
-    let sent = Instant::now();
-    r.signal(libc::SIGTERM);
-    wait_until_taken(r.pid(), libc::SIGTERM);
-    spin(s.j.below(50_000));
-    r.signal(libc::SIGTERM);
-    let f = r.finish();
-    let stop = sent.elapsed();
+    let (f, stop) = signal_twice(r, libc::SIGTERM, s.j.below(50_000));
     w.check("hook: cut short", &mut s.stats, &f);
     assert_no_leak("hook: cut short", &marker, &f);
     assert_eq!(f.status.code(), Some(124), "{f:#?}");

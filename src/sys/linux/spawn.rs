@@ -195,12 +195,12 @@ pub fn reap(mut out: Reaping, reaped: bool) -> Reaping {
     }
     loop {
         match Reaped::wait(-1) {
-            Ok(Some((_, reaped))) => {
+            Ok(Some(reaped)) => {
                 out.reaped.extend(reaped);
                 if out.reaped.len() == BEFORE_THE_LIST {
                     let me = std::process::id() as i32;
                     for pid in crate::sys::procfs::children_of(me, 1) {
-                        if let Ok(Some((_, Some(reaped)))) = Reaped::wait(pid) {
+                        if let Ok(Some(Some(reaped))) = Reaped::wait(pid) {
                             out.reaped.push(reaped);
                         }
                     }

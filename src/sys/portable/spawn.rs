@@ -207,16 +207,15 @@ fn environ_slot() -> *mut *mut *mut libc::c_char {
 ///
 /// `out` holds what was reaped already; with `reaped`, no child is to be reaped any more.
 pub fn reap(mut out: Reaping, reaped: bool) -> Reaping {
-    loop {
-        if reaped {
-            break;
-        }
-        match Reaped::wait(-1) {
-            Ok(Some((_, reaped))) => out.reaped.extend(reaped),
-            Ok(None) => break,
-            Err(e) => {
-                out.no_children = e == Errno::ECHILD;
-                break;
+    if !reaped {
+        loop {
+            match Reaped::wait(-1) {
+                Ok(Some(reaped)) => out.reaped.extend(reaped),
+                Ok(None) => break,
+                Err(e) => {
+                    out.no_children = e == Errno::ECHILD;
+                    break;
+                }
             }
         }
     }

@@ -46,8 +46,10 @@ impl Exit {
     }
 }
 
-/// Ends the process with `exit`: flushes nothing but what `std::process::exit` flushes.
+/// Ends the process with `exit`, after timeout-run's own lines that stderr has not taken yet
+/// ([`crate::log::finish`]); nothing else is flushed but what `std::process::exit` flushes.
 pub fn terminate(exit: Exit) -> ! {
+    crate::log::finish();
     if let Exit::Raise(signal) = exit {
         raise_default(signal);
     }

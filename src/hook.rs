@@ -76,6 +76,7 @@ pub fn start(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) -> Option
     // child is a whole copy of the process and may go on running Rust code; it never returns.
     let keeper = unsafe { libc::fork() };
     if keeper == 0 {
+        crate::log::in_forked_child();
         keep(sh, parent);
     }
     if keeper < 0 {

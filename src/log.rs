@@ -3,6 +3,12 @@
 
 use std::fmt;
 use std::io::Write;
+use std::os::fd::BorrowedFd;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Mutex, OnceLock};
+
+use nix::errno::Errno;
+use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use tracing::field::{Field, Visit};
 use tracing::level_filters::LevelFilter;
@@ -12,6 +18,7 @@ use tracing_subscriber::filter::Targets;
 
 use crate::config::{LOG_ENV, Verbosity};
 use crate::relay;
+use crate::sink::{self, Kind, Target};
 
 /// The target of the lines `-v` prints: exactly GNU timeout's `--verbose` lines.
 pub const SIGNALS: &str = "timeout_run::signals";
@@ -237,8 +244,154 @@ impl Visit for Fields {
 /// Writes a line to stderr in one call (lines of concurrent writers do not interleave), and
 /// never panics (stderr may be closed). With `--idle-timeout`, the line is not taken for the
 /// command's output ([`relay::own_write`]).
+///
+/// It never blocks either: what stderr does not take at once (a pipe that its reader leaves
+/// full, a terminal stopped with Ctrl-S) waits in [`PENDING`], after the lines before it, and the
+/// event loop writes it when stderr has room ([`waiting`], [`write_waiting`]), so a full stderr
+/// cannot hold up the deadline, a signal or the stop sequence. What is left at exit is written
+/// then, waiting for the reader as any program does ([`finish`]).
 fn write_line(line: &str) {
-    let _ = relay::own_write(|| std::io::stderr().lock().write_all(line.as_bytes()));
+    if DIRECT.load(Ordering::Relaxed) {
+        write_direct(line.as_bytes());
+        return;
+    }
+    let Some(target) = target() else {
+        return;
+    };
+    // Busy only when a line is written while one is (a panic inside): write it directly.
+    let Ok(mut pending) = PENDING.try_lock() else {
+        write_direct(line.as_bytes());
+        return;
+    };
+    if pending.bytes.len() + line.len() > PENDING_LIMIT {
+        pending.dropped += 1;
+        return;
+    }
+    pending.bytes.extend_from_slice(line.as_bytes());
+    pending.write_out(target);
+}
+
+/// Writes to stderr as inherited, blocking.
+fn write_direct(bytes: &[u8]) {
+    let _ = relay::own_write(|| std::io::stderr().lock().write_all(bytes));
+}
+
+/// The most bytes of lines kept while stderr takes nothing; lines beyond are counted, and
+/// the count is said once stderr takes lines again.
+const PENDING_LIMIT: usize = 256 * 1024;
+
+/// Lines stderr has not taken yet.
+struct Pending {
+    bytes: Vec<u8>,
+    /// Lines dropped because `bytes` was at its limit.
+    dropped: usize,
+}
+
+static PENDING: Mutex<Pending> = Mutex::new(Pending {
+    bytes: Vec::new(),
+    dropped: 0,
+});
+
+/// How lines reach stderr, found when the first one is written (nothing at start-up).
+static TARGET: OnceLock<Option<Target>> = OnceLock::new();
+
+/// In a process of timeout-run's own that it forked (a keeper), lines go straight to stderr:
+/// the lines pending in the copy of [`PENDING`] are the parent's to write, and the descriptor
+/// in [`TARGET`] may be closed there.
+static DIRECT: AtomicBool = AtomicBool::new(false);
+
+fn target() -> Option<&'static Target> {
+    TARGET
+        .get_or_init(|| {
+            let dest = sink::examine(libc::STDERR_FILENO);
+            Some(match dest.kind {
+                // The /dev/null in place of a stderr inherited closed.
+                Kind::Closed => return None,
+                Kind::File | Kind::Full => Target::Shared {
+                    fd: dest.fd,
+                    file: true,
+                },
+                Kind::Socket => Target::Socket(dest.fd),
+                Kind::Pipe | Kind::Device => match crate::sys::fd::reopen_private(dest.fd) {
+                    Ok(fd) => Target::Private(fd),
+                    Err(_) => Target::Shared {
+                        fd: dest.fd,
+                        file: false,
+                    },
+                },
+            })
+        })
+        .as_ref()
+}
+
+impl Pending {
+    /// Writes what stderr takes now. A write error (no reader left) drops what is pending:
+    /// nobody will read it.
+    fn write_out(&mut self, target: &Target) {
+        loop {
+            while !self.bytes.is_empty() {
+                let bytes = &self.bytes;
+                match relay::own_write(|| target.write(bytes)) {
+                    Ok(0) | Err(Errno::EAGAIN) => return,
+                    Ok(n) => drop(self.bytes.drain(..n)),
+                    Err(_) => {
+                        self.bytes = Vec::new();
+                        self.dropped = 0;
+                        return;
+                    }
+                }
+            }
+            if self.dropped == 0 {
+                return;
+            }
+            let note = format!(
+                "timeout-run: warning: {} dropped: stderr took nothing for too long\n",
+                crate::report::plural(std::mem::take(&mut self.dropped), "line", "lines")
+            );
+            self.bytes.extend_from_slice(note.as_bytes());
+        }
+    }
+}
+
+/// The descriptor to wait on for room (POLLOUT) while lines are pending.
+pub fn waiting() -> Option<BorrowedFd<'static>> {
+    if DIRECT.load(Ordering::Relaxed) {
+        return None;
+    }
+    let target = TARGET.get()?.as_ref()?;
+    let pending = PENDING.try_lock().ok()?;
+    (!pending.bytes.is_empty()).then(|| target.as_fd())
+}
+
+/// Writes what stderr takes of the pending lines (after [`waiting`]'s descriptor was ready).
+pub fn write_waiting() {
+    if let (Some(Some(target)), Ok(mut pending)) = (TARGET.get(), PENDING.try_lock()) {
+        pending.write_out(target);
+    }
+}
+
+/// Before exit: writes the pending lines, waiting for room as long as it takes (or until
+/// stderr fails).
+pub fn finish() {
+    let (Some(Some(target)), Ok(mut pending)) = (TARGET.get(), PENDING.try_lock()) else {
+        return;
+    };
+    loop {
+        pending.write_out(target);
+        if pending.bytes.is_empty() {
+            return;
+        }
+        let mut fds = [PollFd::new(target.as_fd(), PollFlags::POLLOUT)];
+        match poll(&mut fds, PollTimeout::NONE) {
+            Ok(_) | Err(Errno::EINTR) => {}
+            Err(_) => return,
+        }
+    }
+}
+
+/// In a child forked to go on alone (a keeper): its lines go straight to stderr.
+pub fn in_forked_child() {
+    DIRECT.store(true, Ordering::Relaxed);
 }
 
 /// What reaches stderr.

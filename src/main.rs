@@ -18,6 +18,7 @@ mod relay;
 mod report;
 mod run;
 mod signal;
+mod sink;
 mod startup;
 mod supervisor;
 mod sys;

@@ -17,16 +17,16 @@
 //!   reach the command, and nothing written there is output.
 //! - **other character devices** (`/dev/null`, ...) and pipes, FIFOs and
 //!   terminals that cannot be watched: the command writes into a pipe of the relay, which moves
-//!   it with `splice(2)` to a *private* non-blocking open file description of the destination,
-//!   obtained by reopening `/proc/self/fd/N`. The description timeout-run inherited is shared
-//!   with the calling shell and is never made non-blocking. When splice is refused (EINVAL,
+//!   it to the destination through a [`crate::sink::Target`]: with `splice(2)` to a *private*
+//!   non-blocking open file description of it (the description timeout-run inherited is shared
+//!   with the calling shell and is never made non-blocking). When splice is refused (EINVAL,
 //!   ENOSYS, EPERM), the same descriptor is written with read/write. A device node is not
 //!   watched: every process of the machine writes to the same `/dev/null`.
-//! - **socket**: read, then `send(MSG_DONTWAIT)` (non-blocking per call: splice into a blocking
-//!   socket would block), keeping what was not sent.
+//! - **socket**: read, then `send(MSG_DONTWAIT)` (splice into a blocking socket would block),
+//!   keeping what was not sent.
 //! - when the destination cannot be reopened (no `/proc`, permission refused), the relay writes
-//!   to timeout-run's own descriptor, waiting for POLLOUT and writing at most `PIPE_BUF` bytes at
-//!   a time, which a pipe with room accepts without blocking (see docs/design.md for the limits).
+//!   to timeout-run's own descriptor after POLLOUT, `PIPE_BUF` bytes at a time (see
+//!   docs/design.md for the limits).
 //!
 //! When stdout and stderr are the same destination (`2>&1`: same device and inode), one pipe
 //! carries both, so their order is kept.
@@ -57,6 +57,7 @@ use nix::fcntl::{FcntlArg, OFlag, fcntl};
 use nix::poll::{PollFd, PollFlags, PollTimeout, poll};
 
 use crate::clock::Instant;
+use crate::sink::{Destination, Kind, Target, examine, writable_now};
 
 /// The largest chunk moved by one splice, and the size asked for the relay's pipes.
 const CHUNK: usize = 1 << 20;
@@ -79,26 +80,6 @@ static SEEN_BEFORE_OWN: AtomicUsize = AtomicUsize::new(0);
 /// to this much after the command's last write: a bound on its error, and on the wake-ups spent
 /// on a command that writes a file all the time (at most 20 a second).
 const WATCH_PAUSE: Duration = Duration::from_millis(50);
-
-/// Where a relayed stream is written.
-enum Target {
-    /// A private, non-blocking open file description of the destination.
-    Private(OwnedFd),
-    /// A socket: timeout-run's own descriptor, written with `send(MSG_DONTWAIT)`.
-    Socket(RawFd),
-    /// timeout-run's own descriptor, blocking: a regular file, or a destination that could not
-    /// be reopened (written in `PIPE_BUF` pieces after POLLOUT).
-    Shared { fd: RawFd, file: bool },
-}
-
-impl Target {
-    fn fd(&self) -> RawFd {
-        match self {
-            Target::Private(fd) => fd.as_raw_fd(),
-            Target::Socket(fd) | Target::Shared { fd, .. } => *fd,
-        }
-    }
-}
 
 /// One relayed stream: a pipe from the command to one destination.
 struct Stream {
@@ -147,59 +128,6 @@ pub struct Relay {
 pub struct CommandEnds {
     pub stdout: Option<OwnedFd>,
     pub stderr: Option<OwnedFd>,
-}
-
-/// What a destination is.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Kind {
-    /// Closed when timeout-run started (now /dev/null close-on-exec): the command inherits it
-    /// closed, there is nothing to relay.
-    Closed,
-    File,
-    Socket,
-    /// Pipe or FIFO.
-    Pipe,
-    /// Terminal or other character device.
-    Device,
-    /// A device that refuses every write with ENOSPC (`/dev/full`).
-    Full,
-}
-
-struct Destination {
-    fd: RawFd,
-    kind: Kind,
-    /// Device and inode: equal for `2>&1`.
-    id: (libc::dev_t, libc::ino_t),
-}
-
-fn examine(fd: RawFd) -> Destination {
-    // SAFETY: F_GETFD only queries the descriptor.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
-    // SAFETY: fstat fills a local, zero-initialised stat buffer.
-    let mut st: libc::stat = unsafe { std::mem::zeroed() };
-    // SAFETY: as above; the pointer is to a local.
-    let ok = unsafe { libc::fstat(fd, &mut st) } == 0;
-    // A standard descriptor inherited open is never close-on-exec (exec would have closed it):
-    // with the flag, it is the /dev/null that start-up put in place of a closed one.
-    if !ok || flags < 0 || flags & libc::FD_CLOEXEC != 0 {
-        return Destination {
-            fd,
-            kind: Kind::Closed,
-            id: (0, 0),
-        };
-    }
-    let kind = match st.st_mode & libc::S_IFMT {
-        libc::S_IFREG | libc::S_IFBLK => Kind::File,
-        libc::S_IFSOCK => Kind::Socket,
-        libc::S_IFIFO => Kind::Pipe,
-        libc::S_IFCHR if is_full_device(st.st_rdev) => Kind::Full,
-        _ => Kind::Device,
-    };
-    Destination {
-        fd,
-        kind,
-        id: (st.st_dev, st.st_ino),
-    }
 }
 
 /// How a relayed stream reaches its destination, decided before the pipe is made.
@@ -517,6 +445,7 @@ impl Relay {
             // SAFETY: as above.
             let keeper = unsafe { libc::fork() };
             if keeper == 0 {
+                crate::log::in_forked_child();
                 self.keep();
                 // SAFETY: ending the keeper without running timeout-run's exit path.
                 unsafe { libc::_exit(0) };
@@ -738,43 +667,8 @@ impl Stream {
     /// Writes the rest of `pending`; EAGAIN when the destination is full.
     fn write_pending(&mut self) -> Result<(), Errno> {
         while self.written < self.pending.len() {
-            let rest = &self.pending[self.written..];
-            let n = match &self.target {
-                // SAFETY: sending initialised bytes of our buffer; MSG_NOSIGNAL: a closed peer
-                // is EPIPE, not a signal.
-                Target::Socket(fd) => unsafe {
-                    libc::send(
-                        *fd,
-                        rest.as_ptr().cast(),
-                        rest.len(),
-                        libc::MSG_DONTWAIT | crate::sys::fd::MSG_NOSIGNAL,
-                    )
-                },
-                // SAFETY: writing initialised bytes of our buffer to a non-blocking descriptor.
-                Target::Private(fd) => unsafe {
-                    libc::write(fd.as_raw_fd(), rest.as_ptr().cast(), rest.len())
-                },
-                // SAFETY: writing initialised bytes of our buffer; a regular file takes it all.
-                Target::Shared { fd, file: true } => unsafe {
-                    libc::write(*fd, rest.as_ptr().cast(), rest.len())
-                },
-                Target::Shared { fd, file: false } => {
-                    if !writable_now(*fd) {
-                        return Err(Errno::EAGAIN);
-                    }
-                    let piece = rest.len().min(libc::PIPE_BUF);
-                    // SAFETY: writing initialised bytes of our buffer; after POLLOUT a pipe
-                    // takes PIPE_BUF bytes without blocking.
-                    unsafe { libc::write(*fd, rest.as_ptr().cast(), piece) }
-                }
-            };
-            if n < 0 {
-                match Errno::last() {
-                    Errno::EINTR => continue,
-                    e => return Err(e),
-                }
-            }
-            self.written += n as usize;
+            let n = self.target.write(&self.pending[self.written..])?;
+            self.written += n;
         }
         self.pending.clear();
         self.written = 0;
@@ -816,19 +710,6 @@ fn splice(source: RawFd, target: RawFd) -> Result<usize, Errno> {
     crate::sys::fd::splice(source, target, CHUNK)
 }
 
-/// Whether `fd` is writable right now (POLLOUT without waiting); errors count as writable, so
-/// the write reports them.
-fn writable_now(fd: RawFd) -> bool {
-    let mut p = libc::pollfd {
-        fd,
-        events: libc::POLLOUT,
-        revents: 0,
-    };
-    // SAFETY: poll on one local pollfd, without waiting.
-    let n = unsafe { libc::poll(&mut p, 1, 0) };
-    n != 0
-}
-
 /// Whether the pipe or socket open for writing as `fd` has no reader left: POLLERR (a pipe
 /// nobody reads, a reset connection) or POLLHUP (a peer that closed).
 fn hung_up(fd: RawFd) -> bool {
@@ -840,12 +721,6 @@ fn hung_up(fd: RawFd) -> bool {
     // SAFETY: poll on one local pollfd, without waiting.
     let n = unsafe { libc::poll(&mut p, 1, 0) };
     n > 0 && p.revents & (libc::POLLERR | libc::POLLHUP) != 0
-}
-
-/// Whether a character device is the kernel's "full" device (`/dev/full`, major 1 minor 7 on
-/// Linux), where every write fails with ENOSPC.
-fn is_full_device(rdev: libc::dev_t) -> bool {
-    cfg!(target_os = "linux") && libc::major(rdev) == 1 && libc::minor(rdev) == 7
 }
 
 /// Bytes waiting in a watched pipe (0 for other kinds).

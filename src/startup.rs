@@ -38,6 +38,7 @@ pub fn prepare() {
     occupy_closed_stdio();
     std::panic::set_hook(Box::new(|info| {
         log::fatal(format_args!("internal error: {info}"));
+        log::finish();
         std::process::exit(i32::from(exit::FAILURE));
     }));
 }

@@ -6,9 +6,12 @@ pub mod machine;
 
 use std::collections::VecDeque;
 use std::ffi::OsString;
+use std::io;
+use std::os::fd::BorrowedFd;
 use std::time::{Duration, SystemTime};
 
 use anyhow::{Context, Result, bail};
+use nix::poll::PollFlags;
 
 use crate::clock::{self, Instant};
 use crate::config::{Config, Contain, DEADLINE_ENV, Leftovers, Verbosity};
@@ -21,7 +24,7 @@ use crate::report;
 use crate::signal::Signal;
 use crate::sys::census;
 use crate::sys::contain::{self, Cgroup, Mechanism, Tree};
-use crate::sys::events::EventSource;
+use crate::sys::events::{EventSource, Ready};
 use crate::sys::spawn::Inherited;
 use crate::sys::spawn::{self, SpawnPlan};
 use crate::terminal::{self, Terminal};
@@ -219,8 +222,8 @@ impl<'a> Supervisor<'a> {
                 terminal_look_at,
             ))?;
             let ready = match &relay {
-                Some(r) => self.events.wait(&r.interest())?,
-                None => self.events.wait(&[])?,
+                Some(r) => self.wait(&r.interest())?,
+                None => self.wait(&[])?,
             };
             let now = Instant::now();
             let mut queue: VecDeque<Event> = VecDeque::new();
@@ -466,6 +469,22 @@ impl<'a> Supervisor<'a> {
         Ok(attempt)
     }
 
+    /// Sleeps until a signal, the timer or one of `extra` is ready. Meanwhile timeout-run's own
+    /// lines that stderr did not take at once are written as it makes room.
+    fn wait(&mut self, extra: &[(BorrowedFd<'_>, PollFlags)]) -> io::Result<Ready> {
+        let Some(stderr) = log::waiting() else {
+            return self.events.wait(extra);
+        };
+        let mut all = extra.to_vec();
+        all.push((stderr, PollFlags::POLLOUT));
+        let mut ready = self.events.wait(&all)?;
+        if let Some(at) = ready.extra.iter().position(|&i| i == extra.len()) {
+            ready.extra.remove(at);
+            log::write_waiting();
+        }
+        Ok(ready)
+    }
+
     /// Sleeps `delay` between attempts. A termination signal ends the wait at once and is
     /// returned (the caller then ends as cancelled); other signals have nobody to go to.
     pub fn delay(&mut self, delay: Duration) -> Result<Option<Signal>> {
@@ -475,7 +494,7 @@ impl<'a> Supervisor<'a> {
                 return Ok(None);
             }
             self.events.arm(Some(until))?;
-            let ready = self.events.wait(&[])?;
+            let ready = self.wait(&[])?;
             if ready.signals {
                 for received in self.events.read_signals() {
                     if received.signal == Signal::CHLD {
@@ -523,7 +542,7 @@ impl<'a> Supervisor<'a> {
                 return Ok(());
             }
             self.events.arm(deadline)?;
-            let ready = self.events.wait(&relay.interest())?;
+            let ready = self.wait(&relay.interest())?;
             if ready.signals {
                 for received in self.events.read_signals() {
                     if received.signal == Signal::CHLD {

@@ -413,3 +413,88 @@ fn non_utf8_bytes_reach_the_command_byte_for_byte() {
     start(c).finish().assert_code(0);
     assert_eq!(std::fs::read(&out).expect("out"), b"\xff\xfe\x80");
 }
+
+/// A stderr that its reader leaves full (a pipe, or a socket, nobody reads) holds up nothing:
+/// the heartbeat and `-v` lines wait for room, the deadline stops the command on time, and
+/// every line arrives once stderr is read. (Written at once, the first heartbeat line blocked
+/// timeout-run until stderr was read, and the deadline with it.)
+#[test]
+fn a_stderr_nobody_reads_never_holds_up_the_deadline() {
+    let (read, write) = std::io::pipe().expect("pipe");
+    full_stderr_holds_up_nothing("a pipe", read, write.into());
+    let (read, write) = std::os::unix::net::UnixStream::pair().expect("socketpair");
+    full_stderr_holds_up_nothing("a socket", read, write.into());
+}
+
+/// Runs a timeout of 1s with stderr on `write`, filled up first; `read` is read only once the
+/// command is gone.
+fn full_stderr_holds_up_nothing(
+    what: &str,
+    mut read: impl std::io::Read + Send + 'static,
+    write: std::os::fd::OwnedFd,
+) {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::process::Stdio;
+
+    // Fill it, then hand the write end over blocking, as a shell would.
+    // SAFETY: fcntl and write on our own descriptor, from a local buffer.
+    unsafe {
+        let flags = libc::fcntl(write.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(write.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
+        let chunk = [b'x'; 4096];
+        while libc::write(write.as_raw_fd(), chunk.as_ptr().cast(), chunk.len()) > 0 {}
+        libc::fcntl(write.as_raw_fd(), libc::F_SETFL, flags);
+    }
+    let dir = tempdir();
+    let pidfile = dir.path().join("pid");
+    let script = format!("echo $$ > {}; exec sleep 100", pidfile.display());
+    let mut c = cmd(["-v", "--heartbeat", "0.1", "1", "sh", "-c", &script]);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(write))
+        .process_group(0);
+    let mut child = c.spawn().expect("spawn timeout-run");
+    // The write end must stay open in timeout-run's tree only, for the reader to see its end.
+    drop(c);
+    let started = std::time::Instant::now();
+    let pids = read_pids(&pidfile);
+    let left = survivors(&pids, 5 * SEC);
+    let waited = started.elapsed();
+    // Read stderr, then expect the exit; kill everything if the exit does not come.
+    let reader = std::thread::spawn(move || {
+        let mut all = Vec::new();
+        let _ = read.read_to_end(&mut all);
+        String::from_utf8_lossy(&all).replace('x', "")
+    });
+    let group = child.id() as i32;
+    let deadline = std::time::Instant::now() + 10 * SEC;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            // SAFETY: kill(2) of the process group this test started.
+            unsafe { libc::kill(-group, libc::SIGKILL) };
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    cleanup(&pids);
+    let text = reader.join().expect("reader");
+    assert!(
+        left.is_empty(),
+        "{what}: the command still ran {waited:?} after a 1s timeout: its stderr was full"
+    );
+    let status = status.expect("timeout-run did not exit once its stderr was read");
+    assert_eq!(
+        (status.code(), status.signal()),
+        (Some(124), None),
+        "{what}:\n{text}"
+    );
+    assert!(
+        text.contains("timeout-run: still running after")
+            && text.contains("timeout-run: sending signal TERM to command 'sh'"),
+        "{what}: lines lost:\n{text}"
+    );
+}

@@ -388,7 +388,12 @@ impl Machine {
     ) {
         // A terminal-generated signal reached the command directly when it shares our group.
         let relay = !(from_terminal && self.settings.shares_terminal_group);
-        if from_terminal && [Signal::TSTP, Signal::TTIN, Signal::TTOU].contains(&signal) {
+        // A SIGTSTP from a process is job control too (the shell's `kill -TSTP %1`, to the
+        // job or to timeout-run alone): it suspends the whole job as Ctrl-Z does, relayed to
+        // the tree, which may or may not have heard it (a second stop signal changes nothing).
+        if signal == Signal::TSTP
+            || (from_terminal && [Signal::TTIN, Signal::TTOU].contains(&signal))
+        {
             if relay {
                 actions.push(Action::Send {
                     signal,
@@ -1203,6 +1208,33 @@ mod tests {
             [send(Signal::TSTP, Why::Forward), suspend]
         );
         assert_eq!(m.phase(), Phase::Running);
+    }
+
+    #[test]
+    fn a_stop_signal_from_a_process_suspends_the_job() {
+        // `kill -TSTP %1`: whether or not the command shares timeout-run's group (and heard
+        // it), the whole tree gets it and timeout-run stops too, so the shell sees the job
+        // stopped.
+        for shares_terminal_group in [true, false] {
+            let mut m = machine(Settings {
+                shares_terminal_group,
+                ..settings()
+            });
+            let tstp = Event::Signal {
+                signal: Signal::TSTP,
+                from_terminal: false,
+            };
+            assert_eq!(
+                m.handle(tstp, at(10)),
+                [
+                    send(Signal::TSTP, Why::Forward),
+                    Action::Suspend {
+                        signal: Signal::TSTP
+                    }
+                ]
+            );
+            assert_eq!(m.phase(), Phase::Running);
+        }
     }
 
     #[test]

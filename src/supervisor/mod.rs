@@ -774,9 +774,7 @@ impl<'a> Supervisor<'a> {
                 }
             }
             Action::Suspend { signal } => {
-                tracing::debug!(
-                    "suspended from the terminal by {signal}: stopping timeout-run too"
-                );
+                tracing::debug!("the job is suspended by {signal}: stopping timeout-run too");
                 if terminal::suspend_self(signal) {
                     tracing::debug!("resumed");
                 } else {

@@ -529,6 +529,36 @@ fn a_program_stopping_its_own_group_suspends_the_job() {
 }
 
 #[test]
+fn job_control_stops_and_resumes_the_whole_job() {
+    // The shell's `kill -TSTP %1` stops the job as Ctrl-Z does: the command and timeout-run,
+    // so that `jobs` says Stopped; `bg` resumes both. (timeout-run used to pass it on and go
+    // on running: the command stopped, the shell saw a running job.)
+    let test = "job_control_stops_and_resumes_the_whole_job";
+    let Some(t) = Tmux::start(test) else {
+        return;
+    };
+    let marker = format!("job-control-{}", std::process::id());
+    t.line(&format!(
+        "{} 30 sh -c 'while :; do sleep 0.05; done' {marker} &",
+        bin()
+    ));
+    wait_until_stopped("sh", &marker, false);
+    t.line("kill -TSTP %1");
+    wait_until_stopped("sh", &marker, true);
+    t.line("sleep 0.3; jobs; echo listed");
+    let screen = t.wait_for_line("listed");
+    assert!(
+        screen.contains("Stopped"),
+        "the shell does not see the job stopped:\n{screen}"
+    );
+    t.line("bg; echo resumed");
+    t.wait_for_line("resumed");
+    wait_until_stopped("sh", &marker, false);
+    t.line("kill %1; wait %1; echo st=$?");
+    t.wait_for_line("st=143");
+}
+
+#[test]
 fn one_hangup_delivered_twice_still_gets_the_grace_period() {
     // Closing the terminal: bash passes SIGHUP on to its job, then the kernel sends the
     // foreground group SIGHUP when bash exits. That is one hang-up, not a second SIGHUP that

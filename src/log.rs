@@ -370,8 +370,8 @@ pub fn write_waiting() {
     }
 }
 
-/// Before exit: writes the pending lines, waiting for room as long as it takes (or until
-/// stderr fails).
+/// Before exit (or before the report goes to stderr): writes the pending lines, waiting for
+/// room as long as it takes (or until stderr fails).
 pub fn finish() {
     let (Some(Some(target)), Ok(mut pending)) = (TARGET.get(), PENDING.try_lock()) else {
         return;

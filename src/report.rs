@@ -43,7 +43,11 @@ impl Destination {
         };
         text.push('\n');
         let result = match self {
-            Destination::Stderr => io::stderr().lock().write_all(text.as_bytes()),
+            Destination::Stderr => {
+                // After timeout-run's lines that stderr has not taken yet, not before them.
+                crate::log::finish();
+                io::stderr().lock().write_all(text.as_bytes())
+            }
             Destination::File(path, mut file) => file
                 .write_all(text.as_bytes())
                 .and_then(|()| file.flush())

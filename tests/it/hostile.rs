@@ -416,8 +416,8 @@ fn non_utf8_bytes_reach_the_command_byte_for_byte() {
 
 /// A stderr that its reader leaves full (a pipe, or a socket, nobody reads) holds up nothing:
 /// the heartbeat and `-v` lines wait for room, the deadline stops the command on time, and
-/// every line arrives once stderr is read. (Written at once, the first heartbeat line blocked
-/// timeout-run until stderr was read, and the deadline with it.)
+/// every line arrives once stderr is read, before the report written there. (Written at once, the
+/// first heartbeat line blocked timeout-run until stderr was read, and the deadline with it.)
 #[test]
 fn a_stderr_nobody_reads_never_holds_up_the_deadline() {
     let (read, write) = std::io::pipe().expect("pipe");
@@ -449,7 +449,17 @@ fn full_stderr_holds_up_nothing(
     let dir = tempdir();
     let pidfile = dir.path().join("pid");
     let script = format!("echo $$ > {}; exec sleep 100", pidfile.display());
-    let mut c = cmd(["-v", "--heartbeat", "0.1", "1", "sh", "-c", &script]);
+    let mut c = cmd([
+        "-v",
+        "--heartbeat",
+        "0.1",
+        "--report",
+        "-",
+        "1",
+        "sh",
+        "-c",
+        &script,
+    ]);
     c.stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::from(write))
@@ -492,9 +502,16 @@ fn full_stderr_holds_up_nothing(
         (Some(124), None),
         "{what}:\n{text}"
     );
-    assert!(
-        text.contains("timeout-run: still running after")
-            && text.contains("timeout-run: sending signal TERM to command 'sh'"),
-        "{what}: lines lost:\n{text}"
+    // Every line, once, in order, and the report (to stderr too) after them.
+    let at = |needle: &str| text.find(needle);
+    let (beat, sent, report) = (
+        at("timeout-run: still running after"),
+        at("timeout-run: sending signal TERM to command 'sh'"),
+        at("\"schema_version\""),
     );
+    assert!(
+        beat.is_some() && beat < sent && sent < report,
+        "{what}: lines lost or out of order:\n{text}"
+    );
+    assert_eq!(text.matches("sending signal").count(), 1, "{what}:\n{text}");
 }

@@ -148,10 +148,17 @@ pub fn errno_text(code: i32) -> String {
     without_os_error_codes(&std::io::Error::from_raw_os_error(code).to_string())
 }
 
-/// Prints one `timeout-run:` line that was asked for explicitly (the heartbeat), whatever the
-/// verbosity. Never panics.
+/// Prints one `timeout-run:` line that was asked for explicitly, whatever the verbosity. Never
+/// panics.
 pub fn line(message: impl fmt::Display) {
     write_line(&format!("timeout-run: {message}\n"));
+}
+
+/// Prints a heartbeat line, whatever the verbosity. While stderr takes nothing, heartbeats
+/// queue up to a quarter of the room only: they never crowd out the lines that say what
+/// happened.
+pub fn heartbeat(message: impl fmt::Display) {
+    queue_line(&format!("timeout-run: {message}\n"), PENDING_LIMIT / 4);
 }
 
 /// Installs the stderr logger. `TIMEOUT_RUN_LOG` overrides the verbosity; a bad directive is
@@ -251,6 +258,11 @@ impl Visit for Fields {
 /// cannot hold up the deadline, a signal or the stop sequence. What is left at exit is written
 /// then, waiting for the reader as any program does ([`finish`]).
 fn write_line(line: &str) {
+    queue_line(line, PENDING_LIMIT);
+}
+
+/// [`write_line`], dropping (and counting) the line if the queue would hold more than `limit`.
+fn queue_line(line: &str, limit: usize) {
     if DIRECT.load(Ordering::Relaxed) {
         write_direct(line.as_bytes());
         return;
@@ -263,7 +275,7 @@ fn write_line(line: &str) {
         write_direct(line.as_bytes());
         return;
     };
-    if pending.bytes.len() + line.len() > PENDING_LIMIT {
+    if pending.bytes.len() + line.len() > limit {
         pending.dropped += 1;
         return;
     }
@@ -327,10 +339,15 @@ fn target() -> Option<&'static Target> {
 impl Pending {
     /// Writes what stderr takes now. A write error (no reader left) drops what is pending:
     /// nobody will read it.
+    ///
+    /// Whole lines at a time, at most `PIPE_BUF` bytes in one write (a longer line alone): a
+    /// pipe takes that much whole or not at all, so the command's own writes to the same pipe
+    /// never land inside one of timeout-run's lines. (A stream socket may still take part of
+    /// a line when its buffer fills.)
     fn write_out(&mut self, target: &Target) {
         loop {
             while !self.bytes.is_empty() {
-                let bytes = &self.bytes;
+                let bytes = &self.bytes[..whole_lines(&self.bytes, libc::PIPE_BUF)];
                 match relay::own_write(|| target.write(bytes)) {
                     Ok(0) | Err(Errno::EAGAIN) => return,
                     Ok(n) => drop(self.bytes.drain(..n)),
@@ -353,6 +370,19 @@ impl Pending {
     }
 }
 
+/// The length of the longest run of whole lines at the start of `bytes` that fits in `limit`;
+/// the first line alone when it is longer (its end, or all of `bytes` if it has none).
+fn whole_lines(bytes: &[u8], limit: usize) -> usize {
+    let within = &bytes[..bytes.len().min(limit)];
+    match within.iter().rposition(|&b| b == b'\n') {
+        Some(end) => end + 1,
+        None => bytes
+            .iter()
+            .position(|&b| b == b'\n')
+            .map_or(bytes.len(), |end| end + 1),
+    }
+}
+
 /// The descriptor to wait on for room (POLLOUT) while lines are pending.
 pub fn waiting() -> Option<BorrowedFd<'static>> {
     if DIRECT.load(Ordering::Relaxed) {
@@ -371,15 +401,22 @@ pub fn write_waiting() {
 }
 
 /// Before exit (or before the report goes to stderr): writes the pending lines, waiting for
-/// room as long as it takes (or until stderr fails).
+/// room as long as it takes (or until stderr fails). Meanwhile a termination signal ends
+/// timeout-run by its default action, as it would end a process blocked in `write`: the
+/// signals it blocks (or catches) for its event loop are given back their default action, except
+/// where it inherited them ignored.
 pub fn finish() {
     let (Some(Some(target)), Ok(mut pending)) = (TARGET.get(), PENDING.try_lock()) else {
         return;
     };
+    let mut interruptible = false;
     loop {
         pending.write_out(target);
         if pending.bytes.is_empty() {
             return;
+        }
+        if !std::mem::replace(&mut interruptible, true) {
+            crate::sys::events::default_termination();
         }
         let mut fds = [PollFd::new(target.as_fd(), PollFlags::POLLOUT)];
         match poll(&mut fds, PollTimeout::NONE) {
@@ -455,6 +492,16 @@ impl Subscriber for Stderr {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn lines_are_written_whole_within_the_limit() {
+        assert_eq!(whole_lines(b"ab\ncd\nef\n", 7), 6);
+        assert_eq!(whole_lines(b"ab\ncd\nef\n", 9), 9);
+        assert_eq!(whole_lines(b"ab\ncd\nef\n", 5), 3);
+        // A line longer than the limit goes alone, whole.
+        assert_eq!(whole_lines(b"abcdef\ngh\n", 3), 7);
+        assert_eq!(whole_lines(b"abcdef", 3), 6);
+    }
 
     #[test]
     fn errors_read_as_the_c_library_words_them() {

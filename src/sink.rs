@@ -97,8 +97,9 @@ impl Target {
 /// What a destination is.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
-    /// Closed when timeout-run started (now /dev/null close-on-exec): the command inherits it
-    /// closed, there is nothing to relay.
+    /// Closed when timeout-run started (now /dev/null close-on-exec), or open for reading only
+    /// (`2<&0`): nothing written there can arrive (reopened for writing, a pipe's read end
+    /// would become a way into the command's own input). The command inherits it as it is.
     Closed,
     File,
     Socket,
@@ -119,15 +120,24 @@ pub struct Destination {
 
 /// What the descriptor `fd` (1 or 2) leads to.
 pub fn examine(fd: RawFd) -> Destination {
-    // SAFETY: F_GETFD only queries the descriptor.
-    let flags = unsafe { libc::fcntl(fd, libc::F_GETFD) };
+    // SAFETY: F_GETFD and F_GETFL only query the descriptor.
+    let (flags, status) = unsafe {
+        (
+            libc::fcntl(fd, libc::F_GETFD),
+            libc::fcntl(fd, libc::F_GETFL),
+        )
+    };
     // SAFETY: fstat fills a local, zero-initialised stat buffer.
     let mut st: libc::stat = unsafe { std::mem::zeroed() };
     // SAFETY: as above; the pointer is to a local.
     let ok = unsafe { libc::fstat(fd, &mut st) } == 0;
     // A standard descriptor inherited open is never close-on-exec (exec would have closed it):
     // with the flag, it is the /dev/null that start-up put in place of a closed one.
-    if !ok || flags < 0 || flags & libc::FD_CLOEXEC != 0 {
+    if !ok
+        || flags < 0
+        || flags & libc::FD_CLOEXEC != 0
+        || status & libc::O_ACCMODE == libc::O_RDONLY
+    {
         return Destination {
             fd,
             kind: Kind::Closed,

@@ -127,7 +127,9 @@ impl Terminal {
 ///   SIGHUP from the kernel to a process that does not lead its session is the foreground
 ///   group's, sent when the session leader exited);
 /// - a SIGTSTP from another process of the group: vim and less, on Ctrl-Z, put the terminal
-///   back and stop their whole group (`kill(0, SIGTSTP)`).
+///   back and stop their whole group (`kill(0, SIGTSTP)`). Not from timeout-run's parent: a
+///   script that started it (`timeout-run ... & kill -TSTP $!`) is in the group too when no job
+///   control puts its jobs in groups of their own, and signals timeout-run alone.
 pub fn heard_by_the_group(signal: Signal, from_terminal: bool, sender: Option<i32>) -> bool {
     // SAFETY: getsid, getpid, getpgid and getpgrp only query process state.
     unsafe {
@@ -136,7 +138,9 @@ pub fn heard_by_the_group(signal: Signal, from_terminal: bool, sender: Option<i3
         } else {
             signal == Signal::TSTP
                 && sender.is_some_and(|pid| {
-                    pid != libc::getpid() && libc::getpgid(pid) == libc::getpgrp()
+                    pid != libc::getpid()
+                        && pid != libc::getppid()
+                        && libc::getpgid(pid) == libc::getpgrp()
                 })
         }
     }

@@ -486,7 +486,8 @@ impl<'a> Supervisor<'a> {
     }
 
     /// Sleeps `delay` between attempts. A termination signal ends the wait at once and is
-    /// returned (the caller then ends as cancelled); other signals have nobody to go to.
+    /// returned (the caller then ends as cancelled); SIGTSTP suspends timeout-run, as it
+    /// suspends the whole job during an attempt; other signals have nobody to go to.
     pub fn delay(&mut self, delay: Duration) -> Result<Option<Signal>> {
         let until = Instant::now().add(delay);
         loop {
@@ -502,6 +503,8 @@ impl<'a> Supervisor<'a> {
                         spawn::reap(None);
                     } else if received.signal.is_termination() {
                         return Ok(Some(received.signal));
+                    } else if received.signal == Signal::TSTP {
+                        terminal::suspend_self(received.signal);
                     }
                 }
             }
@@ -792,7 +795,7 @@ impl<'a> Supervisor<'a> {
                     }
                     Beat::Stopping { .. } => ", stopping".to_owned(),
                 };
-                log::line(format!(
+                log::heartbeat(format!(
                     "still running after {}{state}",
                     duration::display(elapsed)
                 ));

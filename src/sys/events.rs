@@ -90,3 +90,28 @@ pub fn default_dispositions() {
         Backend::Portable => portable::events::default_dispositions(),
     }
 }
+
+/// Gives INT, TERM, HUP and QUIT back their default action (ending timeout-run), except where
+/// it inherited them ignored, and unblocks them: for a last wait with nothing left to serve (its
+/// own lines at exit, which a full stderr holds up), during which such a signal ends it as it
+/// would end any process.
+pub fn default_termination() {
+    for signal in [libc::SIGINT, libc::SIGTERM, libc::SIGHUP, libc::SIGQUIT] {
+        // SAFETY: sigaction and sigprocmask with local values; SIG_DFL runs no code.
+        unsafe {
+            let mut current: libc::sigaction = std::mem::zeroed();
+            if libc::sigaction(signal, std::ptr::null(), &mut current) != 0
+                || current.sa_sigaction == libc::SIG_IGN
+            {
+                continue;
+            }
+            let mut default: libc::sigaction = std::mem::zeroed();
+            default.sa_sigaction = libc::SIG_DFL;
+            libc::sigaction(signal, &default, std::ptr::null_mut());
+            let mut set: libc::sigset_t = std::mem::zeroed();
+            libc::sigemptyset(&mut set);
+            libc::sigaddset(&mut set, signal);
+            libc::sigprocmask(libc::SIG_UNBLOCK, &set, std::ptr::null_mut());
+        }
+    }
+}

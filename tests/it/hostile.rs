@@ -515,3 +515,171 @@ fn full_stderr_holds_up_nothing(
     );
     assert_eq!(text.matches("sending signal").count(), 1, "{what}:\n{text}");
 }
+
+/// A stderr open for reading only (`2<&0`, the read end of the command's input pipe) is not
+/// written, by timeout-run's lines or by the relay: reopened for writing, it became a way into
+/// the command's own input, which then carried timeout-run's lines and never ended.
+#[test]
+fn a_stderr_open_for_reading_only_is_left_alone() {
+    for options in ["-v --heartbeat 0.1", "-v --heartbeat 0.1 --idle-timeout 5"] {
+        let f = shell(&format!(
+            r#"printf 'INPUT\n' | "$0" {options} 5 sh -c 'sleep 0.5; cat' 2<&0"#
+        ));
+        f.assert_code(0);
+        assert_eq!(f.stdout, "INPUT\n", "{options}: {f:#?}");
+    }
+}
+
+/// timeout-run's own lines and the command's share a pipe that a slow reader drains: no line
+/// of either is cut by the other (timeout-run writes whole lines, at most `PIPE_BUF` bytes at a
+/// time, which a pipe takes whole or not at all).
+#[test]
+fn own_lines_are_never_cut_by_the_commands_on_a_shared_pipe() {
+    use std::io::Read;
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+
+    let (mut read, write) = std::io::pipe().expect("pipe");
+    let writer = "import os, time\n\
+                  end = time.time() + 1.5\n\
+                  i = 0\n\
+                  while time.time() < end:\n\
+                  \x20   os.write(2, b'CMD%08d %s\\n' % (i, b'x' * 100))\n\
+                  \x20   i += 1";
+    let mut c = cmd([
+        "--heartbeat",
+        "0.001",
+        "-g",
+        "1",
+        "3",
+        "python3",
+        "-c",
+        writer,
+    ]);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(write))
+        .process_group(0);
+    let mut child = c.spawn().expect("spawn timeout-run");
+    drop(c);
+    // A slow reader: 512 bytes every 10 ms, so the pipe is full most of the time.
+    let mut all = Vec::new();
+    let mut buf = [0u8; 512];
+    let deadline = std::time::Instant::now() + 20 * SEC;
+    while std::time::Instant::now() < deadline {
+        match read.read(&mut buf) {
+            Ok(0) | Err(_) => break,
+            Ok(n) => all.extend_from_slice(&buf[..n]),
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    // SAFETY: kill(2) of the process group this test started, in case it still runs.
+    unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+    let status = child.wait().expect("wait");
+    let text = String::from_utf8_lossy(&all);
+    let cut: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let command = l.len() == 112 && l.starts_with("CMD") && l.ends_with('x');
+            let own = l.starts_with("timeout-run: ") && !l.contains("CMD");
+            !command && !own
+        })
+        .collect();
+    assert!(
+        cut.is_empty(),
+        "lines cut by other lines: {:?}",
+        &cut[..cut.len().min(5)]
+    );
+    assert!(
+        text.contains("timeout-run: still running after"),
+        "{status:?}"
+    );
+}
+
+/// With lines still waiting for a full stderr at exit, a termination signal ends timeout-run
+/// as it ends a process blocked in `write`: by that signal (the signals it blocked for its
+/// event loop used to keep it waiting for the reader).
+#[test]
+fn a_termination_signal_ends_the_wait_for_a_full_stderr_at_exit() {
+    use std::os::fd::AsRawFd;
+    use std::os::unix::process::{CommandExt, ExitStatusExt};
+    use std::process::Stdio;
+
+    let (read, write) = std::io::pipe().expect("pipe");
+    // SAFETY: fcntl and write on our own descriptor, from a local buffer.
+    unsafe {
+        let flags = libc::fcntl(write.as_raw_fd(), libc::F_GETFL);
+        libc::fcntl(write.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
+        let chunk = [b'x'; 4096];
+        while libc::write(write.as_raw_fd(), chunk.as_ptr().cast(), chunk.len()) > 0 {}
+        libc::fcntl(write.as_raw_fd(), libc::F_SETFL, flags);
+    }
+    let dir = tempdir();
+    let pidfile = dir.path().join("pid");
+    let script = format!("echo $$ > {}; exec sleep 100", pidfile.display());
+    let mut c = cmd(["-v", "0.3", "sh", "-c", &script]);
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::from(write))
+        .process_group(0);
+    let mut child = c.spawn().expect("spawn timeout-run");
+    drop(c);
+    let pids = read_pids(&pidfile);
+    let left = survivors(&pids, 5 * SEC);
+    cleanup(&pids);
+    assert!(left.is_empty(), "the command outlived its deadline");
+    // The command is gone; timeout-run waits to write its `-v` line.
+    let pid = child.id() as i32;
+    // SAFETY: kill(2) of the timeout-run this test started.
+    unsafe { libc::kill(pid, libc::SIGTERM) };
+    let deadline = std::time::Instant::now() + 5 * SEC;
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            break Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            // SAFETY: kill(2) of the process group this test started.
+            unsafe { libc::kill(-pid, libc::SIGKILL) };
+            break None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    drop(read);
+    let status = status.expect("SIGTERM did not end timeout-run waiting for its stderr");
+    assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
+}
+
+/// A script without job control starts timeout-run in its own process group, and
+/// `kill -TSTP $pid` then comes from a process of that group: the command is stopped with
+/// timeout-run (with `-f` too, where it shares the group), not timeout-run alone.
+#[test]
+fn a_stop_signal_from_the_parent_script_stops_the_command_too() {
+    if crate::util::linux_only(
+        "a_stop_signal_from_the_parent_script_stops_the_command_too",
+        "reads /proc/PID/stat",
+    ) {
+        return;
+    }
+    let dir = tempdir();
+    let pidfile = dir.path().join("pid");
+    for options in ["", "-f"] {
+        let _ = std::fs::remove_file(&pidfile);
+        let f = shell(&format!(
+            r#""$0" {options} 10 sh -c 'echo $$ > {p}; while :; do sleep 0.05; done' &
+pid=$!
+while [ ! -s {p} ]; do sleep 0.01; done
+child=$(cat {p})
+kill -TSTP $pid
+i=0
+while [ "$(cut -d' ' -f3 /proc/$child/stat)" != T ] && [ $i -lt 300 ]; do sleep 0.01; i=$((i+1)); done
+echo "command $(cut -d' ' -f3 /proc/$child/stat)"
+kill -CONT $pid
+kill -TERM $pid
+wait $pid
+echo "status $?""#,
+            p = pidfile.display()
+        ));
+        assert!(f.stdout.contains("command T"), "{options}: {f:#?}");
+        assert!(f.stdout.contains("status 143"), "{options}: {f:#?}");
+    }
+}

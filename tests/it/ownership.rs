@@ -234,9 +234,22 @@ fn directories_of_runs_that_are_gone_are_removed_by_a_later_run() {
         cg.0.join(format!("timeout-run.{}.{n}.{stamp:x}", 40000 + n))
     };
     let gone = name(Duration::from_secs(600), 1);
-    let young = name(Duration::ZERO, 2);
+    // Made an instant ago by a run that is alive (here, this test) and has not locked it yet.
+    let young = cg.0.join(format!(
+        "timeout-run.{}.2.{:x}",
+        std::process::id(),
+        now.as_nanos()
+    ));
     let locked = name(Duration::from_secs(600), 3);
-    for d in [&gone, &young, &locked] {
+    // A second old: its creator is gone (pid_max is never a pid); another one's creator lives
+    // (this test).
+    let stamp = (now - Duration::from_secs(1)).as_nanos();
+    let pid_max = std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap();
+    let creator_gone =
+        cg.0.join(format!("timeout-run.{}.4.{stamp:x}", pid_max.trim()));
+    let creator_alive =
+        cg.0.join(format!("timeout-run.{}.5.{stamp:x}", std::process::id()));
+    for d in [&gone, &young, &locked, &creator_gone, &creator_alive] {
         std::fs::create_dir(d).unwrap();
     }
     // A live owner holds the lock of `locked` while the later run starts.
@@ -266,6 +279,15 @@ fn directories_of_runs_that_are_gone_are_removed_by_a_later_run() {
     let _ = holder.wait();
     f.assert_code(0);
     assert!(!gone.exists(), "an abandoned directory was kept\n{f:#?}");
+    assert!(
+        !creator_gone.exists(),
+        "a directory whose creator is gone was kept\n{f:#?}"
+    );
+    assert!(
+        creator_alive.exists(),
+        "a recent directory whose creator's pid lives was removed"
+    );
+    let _ = std::fs::remove_dir(&creator_alive);
     assert!(
         young.exists(),
         "a directory made an instant ago was removed"

@@ -39,6 +39,11 @@ const PREFIX: &str = "timeout-run.";
 /// microseconds after making it, so an older unlocked one has no creator any more.
 const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
+/// The same when the pid its name carries is not a process any more (a run that was SIGKILLed
+/// a moment ago): the age only covers a creator in another pid namespace, where that pid means
+/// nothing, that has not locked its directory yet.
+const CREATOR_GONE_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
 /// `flock` on a directory: exclusive, waiting or not.
 fn lock(fd: &OwnedFd, nonblocking: bool) -> io::Result<()> {
     let flags = libc::LOCK_EX | if nonblocking { libc::LOCK_NB } else { 0 };
@@ -50,8 +55,9 @@ fn lock(fd: &OwnedFd, nonblocking: bool) -> io::Result<()> {
 }
 
 /// Removes the cgroups that runs which were SIGKILLed left in `parent`, once they are empty:
-/// unlocked (their creator is gone) and older than [`ABANDONED_AFTER`] (not one that a live
-/// run made an instant ago and has not locked yet).
+/// unlocked (their creator is gone) and older than [`ABANDONED_AFTER`], or than
+/// [`CREATOR_GONE_AFTER`] when the creator's pid is not a process (not one that a live run made
+/// an instant ago and has not locked yet).
 fn remove_abandoned(parent: &Path) {
     let Ok(entries) = fs::read_dir(parent) else {
         return;
@@ -61,16 +67,26 @@ fn remove_abandoned(parent: &Path) {
         .unwrap_or_default();
     for entry in entries.flatten() {
         let name = entry.file_name();
-        let Some(stamp) = name
-            .to_str()
-            .and_then(|n| n.strip_prefix(PREFIX))
-            .and_then(|rest| rest.rsplit('.').next())
-            .and_then(|hex| u128::from_str_radix(hex, 16).ok())
+        // `timeout-run.PID.ATTEMPT.STAMP`: the creator's pid, and when it made the directory.
+        let Some((creator, stamp)) =
+            name.to_str()
+                .and_then(|n| n.strip_prefix(PREFIX))
+                .and_then(|rest| {
+                    let creator = rest.split('.').next()?.parse::<i32>().ok()?;
+                    let stamp = u128::from_str_radix(rest.rsplit('.').next()?, 16).ok()?;
+                    Some((creator, stamp))
+                })
         else {
             continue;
         };
         let made = std::time::Duration::from_nanos(u64::try_from(stamp).unwrap_or(u64::MAX));
-        if now.saturating_sub(made) < ABANDONED_AFTER {
+        let age = now.saturating_sub(made);
+        let creator_gone = || {
+            creator > 0
+                && nix::sys::signal::kill(nix::unistd::Pid::from_raw(creator), None)
+                    == Err(nix::errno::Errno::ESRCH)
+        };
+        if age < ABANDONED_AFTER && !(age >= CREATOR_GONE_AFTER && creator_gone()) {
             continue;
         }
         let dir = entry.path();

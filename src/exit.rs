@@ -47,12 +47,14 @@ impl Exit {
 }
 
 /// Ends the process with `exit`, after timeout-run's own lines that stderr has not taken yet
-/// ([`crate::log::finish`]); nothing else is flushed but what `std::process::exit` flushes.
+/// ([`crate::log::finish`]; by a signal, only what stderr takes at once); nothing else is
+/// flushed but what `std::process::exit` flushes.
 pub fn terminate(exit: Exit) -> ! {
-    crate::log::finish();
     if let Exit::Raise(signal) = exit {
+        crate::log::finish_now();
         raise_default(signal);
     }
+    crate::log::finish();
     std::process::exit(i32::from(exit.shell_code()))
 }
 

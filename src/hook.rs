@@ -66,7 +66,8 @@ pub fn start(command: &OsStr, pid: i32, pids: &[i32], bound: Duration) -> Option
             Ok(())
         });
     }
-    // Said before it starts, so that the line comes before what the hook prints.
+    // Said before it starts, so that the line comes before what the hook prints (unless stderr
+    // is full: the line then waits in timeout-run's queue while the hook writes stderr itself).
     tracing::info!(
         "--on-timeout: running the hook (at most {})",
         crate::duration::display(bound)

@@ -248,7 +248,7 @@ impl Visit for Fields {
     }
 }
 
-/// Writes a line to stderr in one call (lines of concurrent writers do not interleave), and
+/// Writes a line to stderr, whole (lines of concurrent writers to a pipe do not interleave), and
 /// never panics (stderr may be closed). With `--idle-timeout`, the line is not taken for the
 /// command's output ([`relay::own_write`]).
 ///
@@ -358,12 +358,13 @@ impl Pending {
                     }
                 }
             }
-            if self.dropped == 0 {
+            let dropped = std::mem::take(&mut self.dropped);
+            if dropped == 0 || !tracing::enabled!(Level::WARN) {
                 return;
             }
             let note = format!(
-                "timeout-run: warning: {} dropped: stderr took nothing for too long\n",
-                crate::report::plural(std::mem::take(&mut self.dropped), "line", "lines")
+                "timeout-run: warning: {dropped} line{} dropped: stderr took nothing for too long\n",
+                if dropped == 1 { "" } else { "s" }
             );
             self.bytes.extend_from_slice(note.as_bytes());
         }
@@ -395,6 +396,9 @@ pub fn waiting() -> Option<BorrowedFd<'static>> {
 
 /// Writes what stderr takes of the pending lines (after [`waiting`]'s descriptor was ready).
 pub fn write_waiting() {
+    if DIRECT.load(Ordering::Relaxed) {
+        return;
+    }
     if let (Some(Some(target)), Ok(mut pending)) = (TARGET.get(), PENDING.try_lock()) {
         pending.write_out(target);
     }
@@ -406,6 +410,9 @@ pub fn write_waiting() {
 /// signals it blocks (or catches) for its event loop are given back their default action, except
 /// where it inherited them ignored.
 pub fn finish() {
+    if DIRECT.load(Ordering::Relaxed) {
+        return;
+    }
     let (Some(Some(target)), Ok(mut pending)) = (TARGET.get(), PENDING.try_lock()) else {
         return;
     };
@@ -424,6 +431,31 @@ pub fn finish() {
             Err(_) => return,
         }
     }
+}
+
+/// Before timeout-run ends itself by a signal: writes what stderr takes now, and no more. A
+/// process that a signal ends loses what it has not written; waiting for the reader would
+/// hold up the end that signal asked for.
+pub fn finish_now() {
+    if DIRECT.load(Ordering::Relaxed) {
+        return;
+    }
+    if let (Some(Some(target)), Ok(mut pending)) = (TARGET.get(), PENDING.try_lock()) {
+        pending.write_out(target);
+    }
+}
+
+/// Writes the report to stderr after the pending lines (it is the last thing written), through
+/// the queue, so that it never splits a line of the command's either; then [`finish`].
+pub fn write_report(text: &str) {
+    if !DIRECT.load(Ordering::Relaxed)
+        && let (Some(_), Ok(mut pending)) = (target(), PENDING.try_lock())
+    {
+        pending.bytes.extend_from_slice(text.as_bytes());
+    } else {
+        write_direct(text.as_bytes());
+    }
+    finish();
 }
 
 /// In a child forked to go on alone (a keeper): its lines go straight to stderr.

@@ -277,15 +277,7 @@ impl Relay {
             .filter(|s| s.source.is_some())
             .flat_map(|s| {
                 let source = s.source.as_ref().map(|fd| fd.as_fd());
-                let target = match &s.target {
-                    Target::Private(fd) => fd.as_fd(),
-                    // SAFETY: fds 1 and 2 stay open as long as the process (never closed by
-                    // timeout-run); at worst poll reports POLLNVAL and the next write fails,
-                    // which closes the stream.
-                    Target::Socket(fd) | Target::Shared { fd, .. } => unsafe {
-                        BorrowedFd::borrow_raw(*fd)
-                    },
-                };
+                let target = s.target.as_fd();
                 if s.blocked {
                     [Some((target, PollFlags::POLLOUT)), None]
                 } else {

@@ -44,9 +44,8 @@ impl Destination {
         text.push('\n');
         let result = match self {
             Destination::Stderr => {
-                // After timeout-run's lines that stderr has not taken yet, not before them.
-                crate::log::finish();
-                io::stderr().lock().write_all(text.as_bytes())
+                crate::log::write_report(&text);
+                Ok(())
             }
             Destination::File(path, mut file) => file
                 .write_all(text.as_bytes())

@@ -44,8 +44,10 @@ pub fn main(args: Vec<OsString>) -> Exit {
             return Exit::Code(exit::FAILURE);
         }
     };
+    // The backend first: the logger's first line (a bad TIMEOUT_RUN_LOG) opens stderr through it.
+    let backend = crate::sys::select(std::env::var_os(crate::sys::BACKEND_ENV).as_deref());
     log::init(config.verbosity);
-    match crate::sys::select(std::env::var_os(crate::sys::BACKEND_ENV).as_deref()) {
+    match backend {
         Ok(backend) => tracing::debug!("{} backend", backend.name()),
         Err(e) => {
             log::fatal(e);

@@ -404,8 +404,18 @@ impl Machine {
             // and `fg` resumes it. A read or write of the terminal from the background stops
             // the command that made it, not timeout-run (as GNU timeout ignores SIGTTIN and
             // SIGTTOU): the deadline still runs, and `fg` resumes the command.
+            let outside = |signal| Action::SendOutsideTerminalGroup {
+                signal,
+                why: Why::Forward,
+            };
             if signal == Signal::TSTP {
                 if relay {
+                    // The kernel discards a SIGTSTP sent to an orphaned process group (a
+                    // setsid'd daemon's): outside the job's own group, SIGSTOP. The SIGCONT that
+                    // resumes the job is relayed to the whole tree.
+                    if self.settings.shares_terminal_group {
+                        actions.push(outside(Signal::STOP));
+                    }
                     actions.push(Action::Suspend { signal });
                 } else {
                     // The terminal stopped its foreground group only: the rest of the tree (a
@@ -414,10 +424,6 @@ impl Machine {
                     // group. When timeout-run is resumed (`fg`), or was not stopped at all (its
                     // own group is orphaned: a container's PID 1, `ssh -t host timeout-run`),
                     // they are resumed too.
-                    let outside = |signal| Action::SendOutsideTerminalGroup {
-                        signal,
-                        why: Why::Forward,
-                    };
                     actions.push(outside(Signal::STOP));
                     actions.push(Action::Suspend { signal });
                     actions.push(outside(Signal::CONT));
@@ -1215,26 +1221,34 @@ mod tests {
         // `kill -TSTP %1`: whether or not the command shares timeout-run's group (and heard
         // it), the whole tree gets it and timeout-run stops too, so the shell sees the job
         // stopped.
-        for shares_terminal_group in [true, false] {
-            let mut m = machine(Settings {
-                shares_terminal_group,
-                ..settings()
-            });
-            let tstp = Event::Signal {
-                signal: Signal::TSTP,
-                from_terminal: false,
-            };
-            assert_eq!(
-                m.handle(tstp, at(10)),
-                [
-                    send(Signal::TSTP, Why::Forward),
-                    Action::Suspend {
-                        signal: Signal::TSTP
-                    }
-                ]
-            );
-            assert_eq!(m.phase(), Phase::Running);
-        }
+        let tstp = Event::Signal {
+            signal: Signal::TSTP,
+            from_terminal: false,
+        };
+        let suspend = Action::Suspend {
+            signal: Signal::TSTP,
+        };
+        let mut m = machine(settings());
+        assert_eq!(
+            m.handle(tstp, at(10)),
+            [send(Signal::TSTP, Why::Forward), suspend]
+        );
+        assert_eq!(m.phase(), Phase::Running);
+        // Sharing the job's group, the processes outside it get SIGSTOP too: a setsid'd
+        // daemon's orphaned group would discard the SIGTSTP.
+        let mut m = machine(Settings {
+            shares_terminal_group: true,
+            ..settings()
+        });
+        let outside_stop = Action::SendOutsideTerminalGroup {
+            signal: Signal::STOP,
+            why: Why::Forward,
+        };
+        assert_eq!(
+            m.handle(tstp, at(10)),
+            [send(Signal::TSTP, Why::Forward), outside_stop, suspend]
+        );
+        assert_eq!(m.phase(), Phase::Running);
     }
 
     #[test]

@@ -846,12 +846,18 @@ fn the_backend_is_chosen_by_timeout_run_backend_and_not_passed_on() {
             .assert_code(0)
             .assert_stdout_contains("backend=unset");
     }
-    let mut c = cmd(["-vvv", "5", "true"]);
-    c.env("TIMEOUT_RUN_BACKEND", "portable");
-    start(c)
-        .finish()
-        .assert_code(0)
-        .assert_stderr_contains("portable backend");
+    // Also when a warning about TIMEOUT_RUN_LOG is the first line written.
+    for log in [None, Some("bogus")] {
+        let mut c = cmd(["-vvv", "5", "true"]);
+        c.env("TIMEOUT_RUN_BACKEND", "portable");
+        if let Some(log) = log {
+            c.env("TIMEOUT_RUN_LOG", log);
+        }
+        start(c)
+            .finish()
+            .assert_code(0)
+            .assert_stderr_contains("portable backend");
+    }
     let mut c = cmd(["5", "true"]);
     c.env("TIMEOUT_RUN_BACKEND", "bsd");
     start(c)

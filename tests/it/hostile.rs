@@ -475,7 +475,10 @@ fn full_stderr_holds_up_nothing(
     let reader = std::thread::spawn(move || {
         let mut all = Vec::new();
         let _ = read.read_to_end(&mut all);
-        String::from_utf8_lossy(&all).replace('x', "")
+        // Without the filler that made the pipe full (only 'x's before the first line).
+        String::from_utf8_lossy(&all)
+            .trim_start_matches('x')
+            .to_owned()
     });
     let group = child.id() as i32;
     let deadline = std::time::Instant::now() + 10 * SEC;
@@ -628,8 +631,16 @@ fn a_termination_signal_ends_the_wait_for_a_full_stderr_at_exit() {
     let left = survivors(&pids, 5 * SEC);
     cleanup(&pids);
     assert!(left.is_empty(), "the command outlived its deadline");
-    // The command is gone; timeout-run waits to write its `-v` line.
+    // The command is gone and reaped (timeout-run has no child left): timeout-run waits to
+    // write its `-v` line, with nothing else to do.
     let pid = child.id() as i32;
+    let children = format!("/proc/{pid}/task/{pid}/children");
+    let reaped = std::time::Instant::now() + 5 * SEC;
+    while std::fs::read_to_string(&children).is_ok_and(|c| !c.trim().is_empty())
+        && std::time::Instant::now() < reaped
+    {
+        std::thread::sleep(Duration::from_millis(5));
+    }
     // SAFETY: kill(2) of the timeout-run this test started.
     unsafe { libc::kill(pid, libc::SIGTERM) };
     let deadline = std::time::Instant::now() + 5 * SEC;

@@ -241,15 +241,34 @@ fn directories_of_runs_that_are_gone_are_removed_by_a_later_run() {
         now.as_nanos()
     ));
     let locked = name(Duration::from_secs(600), 3);
-    // A second old: its creator is gone (pid_max is never a pid); another one's creator lives
-    // (this test).
+    // A second old, made in this pid namespace: one's creator is gone (pid_max is never a
+    // pid), another one's lives (this test). A third, the same as the first but made in another
+    // pid namespace (or named as before namespaces were), where its pid means nothing here.
     let stamp = (now - Duration::from_secs(1)).as_nanos();
     let pid_max = std::fs::read_to_string("/proc/sys/kernel/pid_max").unwrap();
+    let pid_max = pid_max.trim();
+    let ns = {
+        use std::os::unix::fs::MetadataExt;
+        std::fs::metadata("/proc/self/ns/pid").unwrap().ino()
+    };
     let creator_gone =
-        cg.0.join(format!("timeout-run.{}.4.{stamp:x}", pid_max.trim()));
-    let creator_alive =
-        cg.0.join(format!("timeout-run.{}.5.{stamp:x}", std::process::id()));
-    for d in [&gone, &young, &locked, &creator_gone, &creator_alive] {
+        cg.0.join(format!("timeout-run.{pid_max}.4.{ns:x}.{stamp:x}"));
+    let creator_alive = cg.0.join(format!(
+        "timeout-run.{}.5.{ns:x}.{stamp:x}",
+        std::process::id()
+    ));
+    let other_namespace =
+        cg.0.join(format!("timeout-run.{pid_max}.6.{:x}.{stamp:x}", ns + 1));
+    let unnamed_namespace = cg.0.join(format!("timeout-run.{pid_max}.7.{stamp:x}"));
+    for d in [
+        &gone,
+        &young,
+        &locked,
+        &creator_gone,
+        &creator_alive,
+        &other_namespace,
+        &unnamed_namespace,
+    ] {
         std::fs::create_dir(d).unwrap();
     }
     // A live owner holds the lock of `locked` while the later run starts.
@@ -287,7 +306,13 @@ fn directories_of_runs_that_are_gone_are_removed_by_a_later_run() {
         creator_alive.exists(),
         "a recent directory whose creator's pid lives was removed"
     );
-    let _ = std::fs::remove_dir(&creator_alive);
+    assert!(
+        other_namespace.exists() && unnamed_namespace.exists(),
+        "a recent directory made in another pid namespace was removed"
+    );
+    for d in [&creator_alive, &other_namespace, &unnamed_namespace] {
+        let _ = std::fs::remove_dir(d);
+    }
     assert!(
         young.exists(),
         "a directory made an instant ago was removed"

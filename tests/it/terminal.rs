@@ -531,31 +531,50 @@ fn a_program_stopping_its_own_group_suspends_the_job() {
 #[test]
 fn job_control_stops_and_resumes_the_whole_job() {
     // The shell's `kill -TSTP %1` stops the job as Ctrl-Z does: the command and timeout-run,
-    // so that `jobs` says Stopped; `bg` resumes both. (timeout-run used to pass it on and go
-    // on running: the command stopped, the shell saw a running job.)
+    // so that `jobs` says Stopped, and (on the Linux backend) a setsid'd daemon of the tree,
+    // whose orphaned group discards a SIGTSTP; `bg` resumes them all. (timeout-run used to
+    // pass it on and go on running: the command stopped, the shell saw a running job.)
     let test = "job_control_stops_and_resumes_the_whole_job";
     let Some(t) = Tmux::start(test) else {
         return;
     };
     let marker = format!("job-control-{}", std::process::id());
+    let daemon = format!("job-control-daemon-{}", std::process::id());
+    let with_daemon = !crate::util::portable_backend();
+    let start_daemon = if with_daemon {
+        format!("setsid sh -c \"while :; do sleep 0.05; done\" {daemon} & ")
+    } else {
+        String::new()
+    };
     t.line(&format!(
-        "{} 30 sh -c 'while :; do sleep 0.05; done' {marker} &",
+        "{} 30 sh -c '{start_daemon}while :; do sleep 0.05; done' {marker} &",
         bin()
     ));
-    wait_until_stopped("sh", &marker, false);
+    let all = |stopped: bool| {
+        wait_until_stopped("sh", &marker, stopped);
+        if with_daemon {
+            wait_until_stopped("sh", &daemon, stopped);
+        }
+    };
+    all(false);
     t.line("kill -TSTP %1");
-    wait_until_stopped("sh", &marker, true);
-    t.line("sleep 0.3; jobs; echo listed");
-    let screen = t.wait_for_line("listed");
-    assert!(
-        screen.contains("Stopped"),
-        "the shell does not see the job stopped:\n{screen}"
-    );
+    all(true);
+    t.line("jobs; echo listed");
+    t.wait_for("the shell to see the job stopped", |s| {
+        s.contains("Stopped") && s.lines().any(|l| l.trim_end() == "listed")
+    });
     t.line("bg; echo resumed");
     t.wait_for_line("resumed");
-    wait_until_stopped("sh", &marker, false);
+    all(false);
     t.line("kill %1; wait %1; echo st=$?");
     t.wait_for_line("st=143");
+    if with_daemon {
+        let left = processes_named("sh", &daemon);
+        assert!(
+            survivors(&left, Duration::from_secs(5)).is_empty(),
+            "{left:?}"
+        );
+    }
 }
 
 #[test]

@@ -22,6 +22,8 @@ use crate::sys::spawn::CgroupTarget;
 pub struct Cgroup {
     pub(super) dir: PathBuf,
     parent: PathBuf,
+    /// timeout-run's pid namespace, as its name carries it.
+    namespace: u64,
     /// The directory itself, for `clone3(CLONE_INTO_CGROUP)`, locked (`flock`) while this run
     /// owns it.
     dir_fd: Option<OwnedFd>,
@@ -39,10 +41,16 @@ const PREFIX: &str = "timeout-run.";
 /// microseconds after making it, so an older unlocked one has no creator any more.
 const ABANDONED_AFTER: std::time::Duration = std::time::Duration::from_secs(60);
 
-/// The same when the pid its name carries is not a process any more (a run that was SIGKILLed
-/// a moment ago): the age only covers a creator in another pid namespace, where that pid means
-/// nothing, that has not locked its directory yet.
+/// The same when the creator was in this pid namespace (the name says which) and its pid is not
+/// a process any more (a run that was SIGKILLed a moment ago). A creator in another namespace,
+/// where its pid means nothing here, gets the minute.
 const CREATOR_GONE_AFTER: std::time::Duration = std::time::Duration::from_millis(100);
+
+/// Which pid namespace timeout-run is in (the inode of `/proc/self/ns/pid`; 0 if unknown).
+fn pid_namespace() -> u64 {
+    use std::os::unix::fs::MetadataExt;
+    fs::metadata("/proc/self/ns/pid").map_or(0, |m| m.ino())
+}
 
 /// `flock` on a directory: exclusive, waiting or not.
 fn lock(fd: &OwnedFd, nonblocking: bool) -> io::Result<()> {
@@ -56,9 +64,9 @@ fn lock(fd: &OwnedFd, nonblocking: bool) -> io::Result<()> {
 
 /// Removes the cgroups that runs which were SIGKILLed left in `parent`, once they are empty:
 /// unlocked (their creator is gone) and older than [`ABANDONED_AFTER`], or than
-/// [`CREATOR_GONE_AFTER`] when the creator's pid is not a process (not one that a live run made
-/// an instant ago and has not locked yet).
-fn remove_abandoned(parent: &Path) {
+/// [`CREATOR_GONE_AFTER`] when the creator's pid in `namespace` is not a process (not one that
+/// a live run made an instant ago and has not locked yet).
+fn remove_abandoned(parent: &Path, namespace: u64) {
     let Ok(entries) = fs::read_dir(parent) else {
         return;
     };
@@ -67,15 +75,21 @@ fn remove_abandoned(parent: &Path) {
         .unwrap_or_default();
     for entry in entries.flatten() {
         let name = entry.file_name();
-        // `timeout-run.PID.ATTEMPT.STAMP`: the creator's pid, and when it made the directory.
-        let Some((creator, stamp)) =
-            name.to_str()
-                .and_then(|n| n.strip_prefix(PREFIX))
-                .and_then(|rest| {
-                    let creator = rest.split('.').next()?.parse::<i32>().ok()?;
-                    let stamp = u128::from_str_radix(rest.rsplit('.').next()?, 16).ok()?;
-                    Some((creator, stamp))
-                })
+        // `timeout-run.PID.ATTEMPT.NAMESPACE.STAMP` (`.NAMESPACE` missing in older names): the
+        // creator's pid and pid namespace, and when it made the directory.
+        let Some((creator, its_namespace, stamp)) = name
+            .to_str()
+            .and_then(|n| n.strip_prefix(PREFIX))
+            .and_then(|rest| {
+                let fields: Vec<&str> = rest.split('.').collect();
+                let creator = fields.first()?.parse::<i32>().ok()?;
+                let stamp = u128::from_str_radix(fields.last()?, 16).ok()?;
+                let its_namespace = match fields.len() {
+                    4 => u64::from_str_radix(fields[2], 16).ok(),
+                    _ => None,
+                };
+                Some((creator, its_namespace, stamp))
+            })
         else {
             continue;
         };
@@ -83,6 +97,8 @@ fn remove_abandoned(parent: &Path) {
         let age = now.saturating_sub(made);
         let creator_gone = || {
             creator > 0
+                && namespace != 0
+                && its_namespace == Some(namespace)
                 && nix::sys::signal::kill(nix::unistd::Pid::from_raw(creator), None)
                     == Err(nix::errno::Errno::ESRCH)
         };
@@ -159,14 +175,19 @@ impl Cgroup {
             .trim_start_matches('/');
         let parent = mount_point.join(relative);
         // Pids repeat across pid namespaces (every container's timeout-run may be PID 1), so
-        // the name also carries the time; a collision is retried with a new name.
+        // the name also carries the namespace and the time; a collision is retried with a new
+        // name.
+        let namespace = pid_namespace();
         let mut made = None;
         for _ in 0..8 {
             let stamp = std::time::SystemTime::now()
                 .duration_since(std::time::UNIX_EPOCH)
                 .unwrap_or_default()
                 .as_nanos();
-            let leaf = format!("{PREFIX}{}.{attempt}.{stamp:x}", std::process::id());
+            let leaf = format!(
+                "{PREFIX}{}.{attempt}.{namespace:x}.{stamp:x}",
+                std::process::id()
+            );
             let dir = parent.join(&leaf);
             match fs::create_dir(&dir) {
                 Ok(()) => {
@@ -200,6 +221,7 @@ impl Cgroup {
         Ok(Cgroup {
             dir,
             parent,
+            namespace,
             dir_fd: Some(dir_fd),
             emptied: false,
             keep_members: false,
@@ -309,7 +331,7 @@ impl Cgroup {
     /// Removes the empty cgroups next to this one that runs which were SIGKILLed left behind.
     /// Called once the command runs, so the listing overlaps its start instead of delaying it.
     pub fn remove_abandoned_siblings(&self) {
-        remove_abandoned(&self.parent);
+        remove_abandoned(&self.parent, self.namespace);
     }
 
     /// Lets go of the cgroup, moving whoever is inside out to timeout-run's own cgroup first.

@@ -433,23 +433,13 @@ fn full_stderr_holds_up_nothing(
     mut read: impl std::io::Read + Send + 'static,
     write: std::os::fd::OwnedFd,
 ) {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
-    use std::process::Stdio;
+    use std::os::unix::process::ExitStatusExt;
 
-    // Fill it, then hand the write end over blocking, as a shell would.
-    // SAFETY: fcntl and write on our own descriptor, from a local buffer.
-    unsafe {
-        let flags = libc::fcntl(write.as_raw_fd(), libc::F_GETFL);
-        libc::fcntl(write.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
-        let chunk = [b'x'; 4096];
-        while libc::write(write.as_raw_fd(), chunk.as_ptr().cast(), chunk.len()) > 0 {}
-        libc::fcntl(write.as_raw_fd(), libc::F_SETFL, flags);
-    }
+    fill(&write);
     let dir = tempdir();
     let pidfile = dir.path().join("pid");
     let script = format!("echo $$ > {}; exec sleep 100", pidfile.display());
-    let mut c = cmd([
+    let c = cmd([
         "-v",
         "--heartbeat",
         "0.1",
@@ -460,13 +450,7 @@ fn full_stderr_holds_up_nothing(
         "-c",
         &script,
     ]);
-    c.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(write))
-        .process_group(0);
-    let mut child = c.spawn().expect("spawn timeout-run");
-    // The write end must stay open in timeout-run's tree only, for the reader to see its end.
-    drop(c);
+    let mut child = spawn_with_stderr(c, write);
     let started = std::time::Instant::now();
     let pids = read_pids(&pidfile);
     let left = survivors(&pids, 5 * SEC);
@@ -480,19 +464,7 @@ fn full_stderr_holds_up_nothing(
             .trim_start_matches('x')
             .to_owned()
     });
-    let group = child.id() as i32;
-    let deadline = std::time::Instant::now() + 10 * SEC;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break Some(status);
-        }
-        if std::time::Instant::now() > deadline {
-            // SAFETY: kill(2) of the process group this test started.
-            unsafe { libc::kill(-group, libc::SIGKILL) };
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = exit_within(&mut child, 10 * SEC);
     cleanup(&pids);
     let text = reader.join().expect("reader");
     assert!(
@@ -539,8 +511,6 @@ fn a_stderr_open_for_reading_only_is_left_alone() {
 #[test]
 fn own_lines_are_never_cut_by_the_commands_on_a_shared_pipe() {
     use std::io::Read;
-    use std::os::unix::process::CommandExt;
-    use std::process::Stdio;
 
     let (mut read, write) = std::io::pipe().expect("pipe");
     let writer = "import os, time\n\
@@ -549,7 +519,7 @@ fn own_lines_are_never_cut_by_the_commands_on_a_shared_pipe() {
                   while time.time() < end:\n\
                   \x20   os.write(2, b'CMD%08d %s\\n' % (i, b'x' * 100))\n\
                   \x20   i += 1";
-    let mut c = cmd([
+    let c = cmd([
         "--heartbeat",
         "0.001",
         "-g",
@@ -559,12 +529,7 @@ fn own_lines_are_never_cut_by_the_commands_on_a_shared_pipe() {
         "-c",
         writer,
     ]);
-    c.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(write))
-        .process_group(0);
-    let mut child = c.spawn().expect("spawn timeout-run");
-    drop(c);
+    let mut child = spawn_with_stderr(c, write);
     // A slow reader: 512 bytes every 10 ms, so the pipe is full most of the time.
     let mut all = Vec::new();
     let mut buf = [0u8; 512];
@@ -604,29 +569,15 @@ fn own_lines_are_never_cut_by_the_commands_on_a_shared_pipe() {
 /// event loop used to keep it waiting for the reader).
 #[test]
 fn a_termination_signal_ends_the_wait_for_a_full_stderr_at_exit() {
-    use std::os::fd::AsRawFd;
-    use std::os::unix::process::{CommandExt, ExitStatusExt};
-    use std::process::Stdio;
+    use std::os::unix::process::ExitStatusExt;
 
     let (read, write) = std::io::pipe().expect("pipe");
-    // SAFETY: fcntl and write on our own descriptor, from a local buffer.
-    unsafe {
-        let flags = libc::fcntl(write.as_raw_fd(), libc::F_GETFL);
-        libc::fcntl(write.as_raw_fd(), libc::F_SETFL, flags | libc::O_NONBLOCK);
-        let chunk = [b'x'; 4096];
-        while libc::write(write.as_raw_fd(), chunk.as_ptr().cast(), chunk.len()) > 0 {}
-        libc::fcntl(write.as_raw_fd(), libc::F_SETFL, flags);
-    }
+    fill(&write);
     let dir = tempdir();
     let pidfile = dir.path().join("pid");
     let script = format!("echo $$ > {}; exec sleep 100", pidfile.display());
-    let mut c = cmd(["-v", "0.3", "sh", "-c", &script]);
-    c.stdin(Stdio::null())
-        .stdout(Stdio::null())
-        .stderr(Stdio::from(write))
-        .process_group(0);
-    let mut child = c.spawn().expect("spawn timeout-run");
-    drop(c);
+    let c = cmd(["-v", "0.3", "sh", "-c", &script]);
+    let mut child = spawn_with_stderr(c, write);
     let pids = read_pids(&pidfile);
     let left = survivors(&pids, 5 * SEC);
     cleanup(&pids);
@@ -643,18 +594,7 @@ fn a_termination_signal_ends_the_wait_for_a_full_stderr_at_exit() {
     }
     // SAFETY: kill(2) of the timeout-run this test started.
     unsafe { libc::kill(pid, libc::SIGTERM) };
-    let deadline = std::time::Instant::now() + 5 * SEC;
-    let status = loop {
-        if let Some(status) = child.try_wait().expect("wait") {
-            break Some(status);
-        }
-        if std::time::Instant::now() > deadline {
-            // SAFETY: kill(2) of the process group this test started.
-            unsafe { libc::kill(-pid, libc::SIGKILL) };
-            break None;
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
+    let status = exit_within(&mut child, 5 * SEC);
     drop(read);
     let status = status.expect("SIGTERM did not end timeout-run waiting for its stderr");
     assert_eq!(status.signal(), Some(libc::SIGTERM), "{status:?}");
@@ -693,4 +633,55 @@ echo "status $?""#,
         assert!(f.stdout.contains("command T"), "{options}: {f:#?}");
         assert!(f.stdout.contains("status 143"), "{options}: {f:#?}");
     }
+}
+
+/// Fills the pipe or socket `write` leads to (written non-blocking until it takes no more),
+/// and leaves it blocking again, as a shell hands it over.
+fn fill(write: &impl std::os::fd::AsFd) {
+    use std::os::fd::AsRawFd;
+    let fd = write.as_fd().as_raw_fd();
+    // SAFETY: fcntl and write on the caller's descriptor, from a local buffer.
+    unsafe {
+        let flags = libc::fcntl(fd, libc::F_GETFL);
+        libc::fcntl(fd, libc::F_SETFL, flags | libc::O_NONBLOCK);
+        let chunk = [b'x'; 4096];
+        while libc::write(fd, chunk.as_ptr().cast(), chunk.len()) > 0 {}
+        libc::fcntl(fd, libc::F_SETFL, flags);
+    }
+}
+
+/// The exit status of `child` (the leader of its own process group) if it exits within
+/// `limit`; otherwise its whole group is killed and `None` returned.
+fn exit_within(
+    child: &mut std::process::Child,
+    limit: Duration,
+) -> Option<std::process::ExitStatus> {
+    let deadline = std::time::Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait().expect("wait") {
+            return Some(status);
+        }
+        if std::time::Instant::now() > deadline {
+            // SAFETY: kill(2) of the process group the test started.
+            unsafe { libc::kill(-(child.id() as i32), libc::SIGKILL) };
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Starts timeout-run with stderr on `stderr` (and stdin, stdout on /dev/null), in a process
+/// group of its own. The test's copy of `stderr` is closed: it stays open in timeout-run's tree
+/// only, so a reader sees its end.
+fn spawn_with_stderr(
+    mut c: std::process::Command,
+    stderr: impl Into<std::process::Stdio>,
+) -> std::process::Child {
+    use std::os::unix::process::CommandExt;
+    use std::process::Stdio;
+    c.stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(stderr)
+        .process_group(0);
+    c.spawn().expect("spawn timeout-run")
 }

@@ -437,12 +437,7 @@ pub fn finish() {
 /// process that a signal ends loses what it has not written; waiting for the reader would
 /// hold up the end that signal asked for.
 pub fn finish_now() {
-    if DIRECT.load(Ordering::Relaxed) {
-        return;
-    }
-    if let (Some(Some(target)), Ok(mut pending)) = (TARGET.get(), PENDING.try_lock()) {
-        pending.write_out(target);
-    }
+    write_waiting();
 }
 
 /// Writes the report to stderr after the pending lines (it is the last thing written), through
